@@ -1,0 +1,10 @@
+//! pos-sync: an offline-first sync engine for point-of-sale apps.
+//!
+//! Data flows one way through the modules: `model` (vocabulary) → `store` (the only SQL) →
+//! `protocol` (wire types) → `transport` (HTTP) → `sync` (the engine) → `api` (the UniFFI
+//! surface that Kotlin, Swift and the Capacitor plugin call).
+
+uniffi::setup_scaffolding!("pos_sync");
+
+pub mod model;
+pub mod protocol;

@@ -1,0 +1,431 @@
+//! The wire contract between a device and the sync server (docs/protocol.md explains it in
+//! prose). These types are shared by the engine and the reference server, so both sides
+//! always agree on field names. Checksums are SHA-256 over canonical JSON.
+
+use crate::model::{Action, EntityType};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The protocol version this crate speaks. Sent as the `X-Pos-Sync-Protocol` header.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Header carrying the protocol version on every request.
+pub const PROTOCOL_HEADER: &str = "x-pos-sync-protocol";
+
+/// Default and maximum limits a conforming server enforces (documented in protocol.md).
+pub mod limits {
+    /// Largest request body accepted, after gzip decoding.
+    pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+    /// Most changes in one upload batch.
+    pub const MAX_BATCH_CHANGES: usize = 1000;
+    /// Largest canonical JSON payload of one record.
+    pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+    /// Default and maximum page size of a download.
+    pub const DEFAULT_PAGE_LIMIT: usize = 500;
+    pub const MAX_PAGE_LIMIT: usize = 5000;
+}
+
+// ---------------------------------------------------------------------------------------
+// Upload: POST /api/sync/upload
+// ---------------------------------------------------------------------------------------
+
+/// One local change sent to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Stable id of this change, generated when it was queued; the server's idempotency key.
+    pub change_id: String,
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub action: Action,
+    /// Hybrid logical clock timestamp of the edit (see `model::hlc`).
+    pub hlc: i64,
+    /// For customers: the server version this edit was based on (`None` for a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<i64>,
+    /// The whole document. `null` for a delete.
+    pub payload: Value,
+    /// `payload_checksum(&payload)`.
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadRequest {
+    /// Random id of this request, for logs only (idempotency is per change).
+    pub batch_id: String,
+    pub changes: Vec<Change>,
+    /// `batch_checksum(&changes)`.
+    pub checksum: String,
+}
+
+/// What the server did with one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStatus {
+    /// Applied now.
+    Applied,
+    /// This change id was applied before; nothing was applied again.
+    Duplicate,
+    /// The record changed on the server since `base_version`; `server_record` holds it.
+    Conflict,
+    /// Permanently refused; `reason` says why. Retrying the same change will not help.
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeResult {
+    pub change_id: String,
+    pub status: ChangeStatus,
+    /// The record's server version after this change (applied / duplicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Machine-readable reason code for `rejected` (see `ErrorCode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Human-readable reason for `rejected` or `conflict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For `conflict`: the id to pass to `/api/sync/resolve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict_id: Option<String>,
+    /// For `conflict`: the server's current record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_record: Option<ServerRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    /// One result per change, in request order.
+    pub results: Vec<ChangeResult>,
+    /// Server wall clock, milliseconds since the Unix epoch.
+    pub server_time: i64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Download: GET /api/sync/download?entity_type=product&since=TOKEN&limit=500
+// ---------------------------------------------------------------------------------------
+
+/// A record as the server holds it. Deleted records are tombstones with no payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerRecord {
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    /// Increases by one on every server-side change of this record.
+    pub version: i64,
+    pub deleted: bool,
+    /// Hybrid logical clock timestamp of the last edit.
+    pub updated_hlc: i64,
+    /// The whole document, `null` for a tombstone.
+    pub payload: Value,
+    /// `payload_checksum(&payload)`.
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadResponse {
+    pub entity_type: EntityType,
+    /// Changes after `since`, oldest first, at most `limit`.
+    pub records: Vec<ServerRecord>,
+    /// Opaque token to pass as `since` next time. Store it with the page, atomically.
+    pub next_token: String,
+    /// More changes are waiting: ask again with `next_token`.
+    pub has_more: bool,
+    /// `batch_checksum(&records)`.
+    pub checksum: String,
+    pub server_time: i64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Status: GET /api/sync/status
+// ---------------------------------------------------------------------------------------
+
+/// Per-type totals that let a device detect drift without downloading anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityStatus {
+    pub entity_type: EntityType,
+    /// Live (not deleted) records of this type in the caller's store.
+    pub count: i64,
+    /// Wrapping sum (mod 2^32) of `drift_checksum` over live records.
+    pub checksum: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitStatus {
+    /// Requests allowed per window.
+    pub limit: u32,
+    /// Requests left in the current window.
+    pub remaining: u32,
+    /// Seconds until the window resets.
+    pub reset_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub protocol_version: u32,
+    pub server_time: i64,
+    pub store_id: String,
+    pub device_id: String,
+    pub entities: Vec<EntityStatus>,
+    /// Conflicts of this store waiting for `/api/sync/resolve`.
+    pub open_conflicts: i64,
+    pub rate_limit: RateLimitStatus,
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolve: POST /api/sync/resolve
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The device's version replaces the server's.
+    KeepLocal,
+    /// The server's version stays; the device drops its edit.
+    KeepServer,
+    /// A person merged both; `payload` holds the result.
+    Merged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolveRequest {
+    pub conflict_id: String,
+    pub resolution: Resolution,
+    /// The record to store: the local version for `keep_local`, the merged one for
+    /// `merged`; absent for `keep_server`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+    /// `payload_checksum(payload)` when a payload is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// Hybrid logical clock timestamp of the resolution.
+    pub hlc: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolveResponse {
+    pub conflict_id: String,
+    /// The record as the server holds it after the resolution.
+    pub record: ServerRecord,
+    pub server_time: i64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors: every non-2xx answer carries this body.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 401: no bearer token, or one the server does not know.
+    Unauthorized,
+    /// 403: the token is valid but the resource belongs to another store.
+    Forbidden,
+    /// 400: the body is not valid JSON or does not match the schema.
+    InvalidRequest,
+    /// 400: an entity type outside the six.
+    UnknownEntityType,
+    /// 400 (batch) or per-change `rejected`: a checksum does not match its content.
+    ChecksumMismatch,
+    /// 400: unsupported `X-Pos-Sync-Protocol`.
+    UnsupportedProtocolVersion,
+    /// 413: body, batch or payload over the limits.
+    PayloadTooLarge,
+    /// 429: slow down; `Retry-After` says for how long.
+    RateLimited,
+    /// 404: unknown path or conflict id.
+    NotFound,
+    /// 409: the conflict was already resolved.
+    ConflictClosed,
+    /// Per-change `rejected`: the payload misses a required field or has a wrong type.
+    InvalidPayload,
+    /// Per-change `rejected`: the action is not allowed for this entity type.
+    InvalidAction,
+    /// 500: the server failed; retry later.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::UnknownEntityType => "unknown_entity_type",
+            ErrorCode::ChecksumMismatch => "checksum_mismatch",
+            ErrorCode::UnsupportedProtocolVersion => "unsupported_protocol_version",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ConflictClosed => "conflict_closed",
+            ErrorCode::InvalidPayload => "invalid_payload",
+            ErrorCode::InvalidAction => "invalid_action",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checksums
+// ---------------------------------------------------------------------------------------
+
+/// Canonical JSON: object keys sorted by their UTF-8 bytes, no insignificant whitespace,
+/// strings escaped as serde_json does (only `"`, `\` and control characters), numbers as
+/// serde_json prints them. Written out explicitly so it never depends on serde_json's
+/// map-ordering feature flags.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Lower-case hex SHA-256 of the canonical JSON of one payload (`null` for a tombstone).
+pub fn payload_checksum(payload: &Value) -> String {
+    sha256_hex(canonical_json(payload).as_bytes())
+}
+
+/// Lower-case hex SHA-256 of the canonical JSON of a list (changes or records).
+pub fn batch_checksum<T: Serialize>(items: &[T]) -> String {
+    let value = serde_json::to_value(items).expect("wire types always serialize");
+    sha256_hex(canonical_json(&value).as_bytes())
+}
+
+/// The 32-bit contribution of one live record to its type's drift checksum: the first four
+/// bytes (eight hex digits) of its payload checksum, read big-endian.
+pub fn drift_checksum(record_checksum_hex: &str) -> u32 {
+    record_checksum_hex
+        .get(..8)
+        .and_then(|prefix| u32::from_str_radix(prefix, 16).ok())
+        .unwrap_or(0)
+}
+
+/// Opaque download tokens are `v1.<sequence>`; clients must never parse them. These helpers
+/// exist for the reference server.
+pub mod token {
+    pub fn encode(sequence: i64) -> String {
+        format!("v1.{sequence}")
+    }
+
+    pub fn decode(token: &str) -> Option<i64> {
+        token
+            .strip_prefix("v1.")?
+            .parse::<i64>()
+            .ok()
+            .filter(|s| *s >= 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_recursively_and_drops_whitespace() {
+        let v: Value =
+            serde_json::from_str(r#"{ "b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é/\""} }"#)
+                .unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":"é/\"","z":[3,{"x":null,"y":true}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn checksum_vectors_are_stable() {
+        // Test vectors for other implementations (docs/protocol.md quotes them).
+        assert_eq!(
+            payload_checksum(&json!({"id": "p1", "name": "Cola", "price": 150})),
+            sha256_hex(br#"{"id":"p1","name":"Cola","price":150}"#)
+        );
+        assert_eq!(
+            payload_checksum(&Value::Null),
+            "74234e98afe7498fb5daf1f36ac2d78acc339464f950703b8c019892f982b90b"
+        );
+    }
+
+    #[test]
+    fn drift_checksum_reads_first_four_bytes() {
+        assert_eq!(drift_checksum("00000001ffff"), 1);
+        assert_eq!(drift_checksum("ffffffff"), u32::MAX);
+        assert_eq!(drift_checksum("xyz"), 0);
+    }
+
+    #[test]
+    fn tokens_round_trip_and_reject_garbage() {
+        assert_eq!(token::decode(&token::encode(42)), Some(42));
+        assert_eq!(token::decode("v2.3"), None);
+        assert_eq!(token::decode("v1.-3"), None);
+        assert_eq!(token::decode("v1.abc"), None);
+    }
+
+    #[test]
+    fn wire_enums_use_snake_case() {
+        assert_eq!(
+            serde_json::to_string(&ChangeStatus::Duplicate).unwrap(),
+            "\"duplicate\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Resolution::KeepLocal).unwrap(),
+            "\"keep_local\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::PayloadTooLarge).unwrap(),
+            format!("\"{}\"", ErrorCode::PayloadTooLarge.as_str())
+        );
+    }
+}
