@@ -6,5 +6,10 @@
 
 uniffi::setup_scaffolding!("pos_sync");
 
+pub mod documents;
+pub mod error;
 pub mod model;
 pub mod protocol;
+pub mod store;
+
+pub use error::{PosSyncError, Result};

@@ -264,7 +264,10 @@ mod tests {
                 (6, "report", Direction::Download),
             ]
         );
-        assert_eq!(EntityType::Sale.conflict_policy(), ConflictPolicy::LocalWins);
+        assert_eq!(
+            EntityType::Sale.conflict_policy(),
+            ConflictPolicy::LocalWins
+        );
         assert_eq!(
             EntityType::Product.conflict_policy(),
             ConflictPolicy::ServerWins

@@ -376,9 +376,10 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_recursively_and_drops_whitespace() {
-        let v: Value =
-            serde_json::from_str(r#"{ "b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é/\""} }"#)
-                .unwrap();
+        let v: Value = serde_json::from_str(
+            r#"{ "b": 1, "a": {"z": [3, {"y": true, "x": null}], "c": "é/\""} }"#,
+        )
+        .unwrap();
         assert_eq!(
             canonical_json(&v),
             r#"{"a":{"c":"é/\"","z":[3,{"x":null,"y":true}]},"b":1}"#

@@ -1,0 +1,463 @@
+//! Downloaded master data the till reads all day: the product catalog (barcode, SKU and
+//! name search), price lists and cached report documents. The server always wins here.
+
+use crate::documents::{self, Document};
+use crate::error::{PosSyncError, Result};
+use crate::model::EntityType;
+use crate::protocol::ServerRecord;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Product {
+    pub id: String,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub name: String,
+    /// The whole product document as the server sent it.
+    pub json: String,
+    pub version: i64,
+}
+
+const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, payload, version";
+
+fn product_from_row(r: &Row) -> rusqlite::Result<Product> {
+    Ok(Product {
+        id: r.get(0)?,
+        sku: r.get(1)?,
+        barcode: r.get(2)?,
+        name: r.get(3)?,
+        json: r.get(4)?,
+        version: r.get(5)?,
+    })
+}
+
+pub fn product_by_id(conn: &Connection, id: &str) -> Result<Option<Product>> {
+    product_where(conn, "id", id)
+}
+
+pub fn product_by_barcode(conn: &Connection, barcode: &str) -> Result<Option<Product>> {
+    product_where(conn, "barcode", barcode)
+}
+
+pub fn product_by_sku(conn: &Connection, sku: &str) -> Result<Option<Product>> {
+    product_where(conn, "sku", sku)
+}
+
+fn product_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Product>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE {column} = ?1 LIMIT 1"
+        ))?
+        .query_row([value], product_from_row)
+        .optional()?)
+}
+
+/// Turns what a cashier types into an FTS5 query: every word becomes a quoted prefix term
+/// ("col" → `"col"*`), all words must match. Quotes and operators in the input are dropped,
+/// so no input can break the query syntax. `None` when nothing searchable is left.
+pub fn fts_prefix_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// Products whose name has words starting with every word of `query`, at most `limit`.
+pub fn search_products(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Product>> {
+    let Some(fts) = fts_prefix_query(query) else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.sku, p.barcode, p.name, p.payload, p.version FROM products_fts f \
+         JOIN products p ON p.pk = f.rowid WHERE products_fts MATCH ?1 LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![fts, limit.min(1000)], product_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Where a product's current price came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PriceSource {
+    /// A price list entry valid now.
+    PriceList,
+    /// The `price` field of the product document.
+    Catalog,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Price {
+    pub product_id: String,
+    /// In minor units (cents).
+    pub amount: i64,
+    pub currency: Option<String>,
+    pub source: PriceSource,
+    /// The price list entry, for `PriceList`.
+    pub price_id: Option<String>,
+    pub valid_from_ms: i64,
+}
+
+/// The price of a product at `now_ms`: the latest price list entry already valid, else the
+/// product's own `price` field, else `None`.
+pub fn current_price(conn: &Connection, product_id: &str, now_ms: i64) -> Result<Option<Price>> {
+    let listed = conn
+        .prepare_cached(
+            "SELECT id, amount, currency, valid_from FROM prices WHERE product_id = ?1 \
+             AND valid_from <= ?2 ORDER BY valid_from DESC, pk DESC LIMIT 1",
+        )?
+        .query_row(params![product_id, now_ms], |r| {
+            Ok(Price {
+                product_id: product_id.to_owned(),
+                price_id: Some(r.get(0)?),
+                amount: r.get(1)?,
+                currency: r.get(2)?,
+                valid_from_ms: r.get(3)?,
+                source: PriceSource::PriceList,
+            })
+        })
+        .optional()?;
+    if listed.is_some() {
+        return Ok(listed);
+    }
+    let Some(product) = product_by_id(conn, product_id)? else {
+        return Ok(None);
+    };
+    let doc = crate::store::parse_stored(&product.json)?;
+    let amount = doc.get("price").and_then(serde_json::Value::as_i64);
+    Ok(amount.map(|amount| Price {
+        product_id: product_id.to_owned(),
+        amount,
+        currency: doc
+            .get("currency")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned),
+        source: PriceSource::Catalog,
+        price_id: None,
+        valid_from_ms: 0,
+    }))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Report {
+    pub key: String,
+    pub json: String,
+    /// Server version; 0 for a document the app stored itself.
+    pub version: i64,
+}
+
+pub fn get_report(conn: &Connection, key: &str) -> Result<Option<Report>> {
+    Ok(conn
+        .prepare_cached("SELECT key, payload, version FROM reports WHERE key = ?1")?
+        .query_row([key], |r| {
+            Ok(Report {
+                key: r.get(0)?,
+                json: r.get(1)?,
+                version: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Caches a report document the app computed itself (version 0: any server copy wins).
+pub fn put_report(tx: &Transaction, key: &str, json: &str) -> Result<()> {
+    let key = documents::check_key("report", "key", key)?;
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| PosSyncError::invalid(format!("the report is not valid JSON: {e}")))?;
+    let doc = Document::new(value)?;
+    tx.prepare_cached(
+        "INSERT INTO reports (key, payload, version, checksum, updated_hlc) VALUES (?1, ?2, 0, ?3, 0) \
+         ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = 0, \
+         checksum = excluded.checksum, updated_hlc = 0",
+    )?
+    .execute(params![key, doc.canonical, doc.checksum])?;
+    Ok(())
+}
+
+/// Applies one downloaded product, price or report (server wins): an upsert, or a delete
+/// for a tombstone. The caller journals the pre-image first.
+pub fn apply_server_record(tx: &Transaction, record: &ServerRecord) -> Result<()> {
+    if record.deleted {
+        return delete(tx, record.entity_type, &record.entity_id);
+    }
+    match record.entity_type {
+        EntityType::Product => {
+            let doc = documents::object_document("product", record.payload.clone())?;
+            upsert_product(tx, &doc, record.version, record.updated_hlc)
+        }
+        EntityType::Price => {
+            let doc = documents::object_document("price", record.payload.clone())?;
+            let f = documents::price_fields(&doc)?;
+            tx.prepare_cached(
+                "INSERT INTO prices (id, product_id, amount, currency, valid_from, payload, version, checksum, updated_hlc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO UPDATE SET \
+                 product_id = excluded.product_id, amount = excluded.amount, currency = excluded.currency, \
+                 valid_from = excluded.valid_from, payload = excluded.payload, version = excluded.version, \
+                 checksum = excluded.checksum, updated_hlc = excluded.updated_hlc",
+            )?
+            .execute(params![
+                f.id, f.product_id, f.amount, f.currency, f.valid_from, doc.canonical,
+                record.version, doc.checksum, record.updated_hlc
+            ])?;
+            Ok(())
+        }
+        EntityType::Report => {
+            let doc = Document::new(record.payload.clone())?;
+            tx.prepare_cached(
+                "INSERT INTO reports (key, payload, version, checksum, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = excluded.version, \
+                 checksum = excluded.checksum, updated_hlc = excluded.updated_hlc",
+            )?
+            .execute(params![record.entity_id, doc.canonical, record.version, doc.checksum, record.updated_hlc])?;
+            Ok(())
+        }
+        other => Err(PosSyncError::invalid(format!(
+            "{other} records are not master data and cannot be applied as such"
+        ))),
+    }
+}
+
+/// Inserts or replaces a product by id, keeping the indexed columns in step with the document.
+pub fn upsert_product(
+    tx: &Transaction,
+    doc: &Document,
+    version: i64,
+    updated_hlc: i64,
+) -> Result<()> {
+    let f = documents::product_fields(doc)?;
+    tx.prepare_cached(
+        "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
+         barcode = excluded.barcode, name = excluded.name, payload = excluded.payload, \
+         version = excluded.version, checksum = excluded.checksum, updated_hlc = excluded.updated_hlc",
+    )?
+    .execute(params![f.id, f.sku, f.barcode, f.name, doc.canonical, version, doc.checksum, updated_hlc])?;
+    Ok(())
+}
+
+fn delete(tx: &Transaction, entity_type: EntityType, id: &str) -> Result<()> {
+    let sql = match entity_type {
+        EntityType::Product => "DELETE FROM products WHERE id = ?1",
+        EntityType::Price => "DELETE FROM prices WHERE id = ?1",
+        EntityType::Report => "DELETE FROM reports WHERE key = ?1",
+        other => {
+            return Err(PosSyncError::invalid(format!(
+                "{other} records are not master data"
+            )))
+        }
+    };
+    tx.prepare_cached(sql)?.execute([id])?;
+    Ok(())
+}
+
+/// Seeds the catalog from a JSON array of product documents (demos, benchmarks, support).
+/// All or nothing: one bad product rejects the whole file. Returns how many were imported.
+pub fn import_products(tx: &Transaction, json: &str) -> Result<usize> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| PosSyncError::invalid(format!("the product file is not valid JSON: {e}")))?;
+    let items = value.as_array().ok_or_else(|| {
+        PosSyncError::invalid("the product file must be a JSON array of products")
+    })?;
+    for (i, item) in items.iter().enumerate() {
+        let doc = documents::object_document("product", item.clone())
+            .and_then(|doc| {
+                documents::product_fields(&doc)?;
+                Ok(doc)
+            })
+            .map_err(|e| PosSyncError::invalid(format!("product #{} in the file: {e}", i + 1)))?;
+        upsert_product(tx, &doc, 0, 0)?;
+    }
+    Ok(items.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::payload_checksum;
+    use crate::store::test_support::temp_store;
+    use serde_json::json;
+
+    fn record(
+        entity_type: EntityType,
+        id: &str,
+        version: i64,
+        payload: serde_json::Value,
+    ) -> ServerRecord {
+        ServerRecord {
+            entity_type,
+            entity_id: id.into(),
+            version,
+            deleted: payload.is_null(),
+            updated_hlc: 1,
+            checksum: payload_checksum(&payload),
+            payload,
+        }
+    }
+
+    #[test]
+    fn products_are_found_by_barcode_sku_and_name_prefix() {
+        let (_d, store) = temp_store();
+        store
+            .write(|tx| {
+                apply_server_record(tx, &record(EntityType::Product, "p1", 1,
+                    json!({"id":"p1","sku":"COLA-33","barcode":"5000112637922","name":"Coca-Cola Zero 33cl","price":150})))?;
+                apply_server_record(tx, &record(EntityType::Product, "p2", 1,
+                    json!({"id":"p2","sku":"WATER","name":"Still Water 50cl"})))
+            })
+            .unwrap();
+        let by_barcode = store
+            .read(|c| product_by_barcode(c, "5000112637922"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_barcode.id, "p1");
+        assert_eq!(
+            store
+                .read(|c| product_by_sku(c, "WATER"))
+                .unwrap()
+                .unwrap()
+                .id,
+            "p2"
+        );
+        let names = |q: &str| -> Vec<String> {
+            store
+                .read(|c| search_products(c, q, 10))
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        assert_eq!(names("coc"), vec!["p1"]);
+        assert_eq!(names("zero coca"), vec!["p1"]);
+        assert_eq!(names("50"), vec!["p2"]);
+        assert!(names("\"; DROP TABLE products; --").is_empty());
+        assert!(names("").is_empty());
+        // Renames and tombstones keep the full-text index in step.
+        store
+            .write(|tx| {
+                apply_server_record(
+                    tx,
+                    &record(
+                        EntityType::Product,
+                        "p1",
+                        2,
+                        json!({"id":"p1","name":"Pepsi Max"}),
+                    ),
+                )?;
+                apply_server_record(
+                    tx,
+                    &record(EntityType::Product, "p2", 2, serde_json::Value::Null),
+                )
+            })
+            .unwrap();
+        assert!(names("coca").is_empty());
+        assert_eq!(names("pep"), vec!["p1"]);
+        assert!(names("water").is_empty());
+        assert!(store
+            .read(|c| product_by_barcode(c, "5000112637922"))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn current_price_prefers_the_latest_valid_price_list_entry() {
+        let (_d, store) = temp_store();
+        store
+            .write(|tx| {
+                apply_server_record(
+                    tx,
+                    &record(
+                        EntityType::Product,
+                        "p1",
+                        1,
+                        json!({"id":"p1","name":"Tea","price":200,"currency":"EUR"}),
+                    ),
+                )?;
+                apply_server_record(
+                    tx,
+                    &record(
+                        EntityType::Price,
+                        "pr1",
+                        1,
+                        json!({"id":"pr1","product_id":"p1","amount":180,"valid_from":1000}),
+                    ),
+                )?;
+                apply_server_record(
+                    tx,
+                    &record(
+                        EntityType::Price,
+                        "pr2",
+                        1,
+                        json!({"id":"pr2","product_id":"p1","amount":170,"valid_from":5000}),
+                    ),
+                )
+            })
+            .unwrap();
+        let at = |t| store.read(|c| current_price(c, "p1", t)).unwrap().unwrap();
+        assert_eq!(
+            (at(500).amount, at(500).source),
+            (200, PriceSource::Catalog)
+        );
+        assert_eq!(at(500).currency.as_deref(), Some("EUR"));
+        assert_eq!(
+            (at(2000).amount, at(2000).price_id.as_deref()),
+            (180, Some("pr1"))
+        );
+        assert_eq!(at(6000).amount, 170);
+        assert!(store
+            .read(|c| current_price(c, "nope", 0))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn reports_are_cached_by_key_and_server_copies_win() {
+        let (_d, store) = temp_store();
+        store
+            .write(|tx| put_report(tx, "daily-2026-11-28", r#"{"sales":3}"#))
+            .unwrap();
+        assert_eq!(
+            store
+                .read(|c| get_report(c, "daily-2026-11-28"))
+                .unwrap()
+                .unwrap()
+                .json,
+            r#"{"sales":3}"#
+        );
+        store
+            .write(|tx| {
+                apply_server_record(
+                    tx,
+                    &record(
+                        EntityType::Report,
+                        "daily-2026-11-28",
+                        4,
+                        json!({"sales":5}),
+                    ),
+                )
+            })
+            .unwrap();
+        let r = store
+            .read(|c| get_report(c, "daily-2026-11-28"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.json.as_str(), r.version), (r#"{"sales":5}"#, 4));
+        assert!(store.write(|tx| put_report(tx, "k", "{oops")).is_err());
+    }
+
+    #[test]
+    fn import_is_all_or_nothing() {
+        let (_d, store) = temp_store();
+        let err = store
+            .write(|tx| import_products(tx, r#"[{"id":"a","name":"A"},{"name":"no id"}]"#))
+            .unwrap_err();
+        assert!(err.to_string().contains("product #2"), "{err}");
+        assert!(store.read(|c| product_by_id(c, "a")).unwrap().is_none());
+        assert_eq!(
+            store
+                .write(|tx| import_products(tx, r#"[{"id":"a","name":"A"}]"#))
+                .unwrap(),
+            1
+        );
+    }
+}

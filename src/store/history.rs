@@ -1,0 +1,506 @@
+//! What sync did, and how to undo it: the sync log (one row per step of a run), the audit
+//! trail of applied changes, per-type sync tokens, and the undo journal of pre-images that
+//! lets a run's downloads be rolled back.
+
+use crate::error::{PosSyncError, Result};
+use crate::model::EntityType;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::{Map, Value};
+
+// ----------------------------------------------------------------------------- sync log
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncLogEntry {
+    pub id: String,
+    pub run_id: String,
+    /// An entity type, or `cycle` for the run as a whole.
+    pub sync_type: String,
+    /// `upload`, `download`, `both` or `check`.
+    pub direction: String,
+    pub records_count: i64,
+    pub started_at_ms: i64,
+    pub completed_at_ms: Option<i64>,
+    /// RUNNING, OK, FAILED, CANCELLED or ROLLED_BACK.
+    pub status: String,
+    pub error_message: Option<String>,
+    /// Why the run started (`interval`, `network`, `manual`, `background`, ...).
+    pub reason: Option<String>,
+}
+
+pub fn begin_step(
+    tx: &Transaction,
+    run_id: &str,
+    sync_type: &str,
+    direction: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.prepare_cached(
+        "INSERT INTO sync_log (id, run_id, sync_type, direction, started_at, status, reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6)",
+    )?
+    .execute(params![id, run_id, sync_type, direction, now_ms, reason])?;
+    Ok(id)
+}
+
+pub fn finish_step(
+    tx: &Transaction,
+    step_id: &str,
+    status: &str,
+    records_count: i64,
+    error: Option<&str>,
+    now_ms: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE sync_log SET status = ?2, records_count = ?3, error_message = ?4, completed_at = ?5 WHERE id = ?1",
+    )?
+    .execute(params![step_id, status, records_count, error, now_ms])?;
+    Ok(())
+}
+
+/// Steps still RUNNING belong to a process that died: mark them so.
+pub fn close_interrupted_steps(tx: &Transaction, now_ms: i64) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE sync_log SET status = 'FAILED', completed_at = ?1, \
+         error_message = 'interrupted: the app stopped during this step' WHERE status = 'RUNNING'",
+        [now_ms],
+    )?)
+}
+
+/// The most recent log rows, newest first.
+pub fn recent_log(conn: &Connection, limit: u32) -> Result<Vec<SyncLogEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, run_id, sync_type, direction, records_count, started_at, completed_at, status, \
+         error_message, reason FROM sync_log ORDER BY started_at DESC, rowid DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(SyncLogEntry {
+            id: r.get(0)?,
+            run_id: r.get(1)?,
+            sync_type: r.get(2)?,
+            direction: r.get(3)?,
+            records_count: r.get(4)?,
+            started_at_ms: r.get(5)?,
+            completed_at_ms: r.get(6)?,
+            status: r.get(7)?,
+            error_message: r.get(8)?,
+            reason: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+// ----------------------------------------------------------------------------- audit
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub run_id: Option<String>,
+    /// `uploaded`, `duplicate`, `downloaded`, `merged`, `superseded`, `resolved`, `rolled_back`.
+    pub event: String,
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub change_id: Option<String>,
+    pub version: Option<i64>,
+    pub detail: Option<String>,
+}
+
+pub fn audit(tx: &Transaction, entry: &AuditEntry) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (at, run_id, event, entity_type, entity_id, change_id, version, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        entry.at_ms,
+        entry.run_id,
+        entry.event,
+        entry.entity_type.as_str(),
+        entry.entity_id,
+        entry.change_id,
+        entry.version,
+        entry.detail
+    ])?;
+    Ok(())
+}
+
+pub fn recent_audit(conn: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, run_id, event, entity_type, entity_id, change_id, version, detail FROM audit_log \
+         ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        let entity: String = r.get(3)?;
+        Ok(AuditEntry {
+            at_ms: r.get(0)?,
+            run_id: r.get(1)?,
+            event: r.get(2)?,
+            entity_type: entity.parse().map_err(|_| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    "unknown entity type".into(),
+                )
+            })?,
+            entity_id: r.get(4)?,
+            change_id: r.get(5)?,
+            version: r.get(6)?,
+            detail: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes audit and log rows older than the retention period.
+pub fn purge_older_than(tx: &Transaction, cutoff_ms: i64) -> Result<usize> {
+    let audit = tx.execute("DELETE FROM audit_log WHERE at < ?1", [cutoff_ms])?;
+    let log = tx.execute(
+        "DELETE FROM sync_log WHERE completed_at IS NOT NULL AND completed_at < ?1",
+        [cutoff_ms],
+    )?;
+    let undo = tx.execute(
+        "DELETE FROM undo_journal WHERE run_id IN (SELECT run_id FROM sync_log GROUP BY run_id \
+         HAVING MAX(started_at) < ?1) OR run_id NOT IN (SELECT run_id FROM sync_log)",
+        [cutoff_ms],
+    )?;
+    tx.execute(
+        "DELETE FROM undo_tokens WHERE run_id NOT IN (SELECT run_id FROM undo_journal)",
+        [],
+    )?;
+    Ok(audit + log + undo)
+}
+
+// ----------------------------------------------------------------------------- tokens
+
+pub fn token(conn: &Connection, entity_type: EntityType) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT token FROM sync_tokens WHERE entity_type = ?1")?
+        .query_row([entity_type.as_str()], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Stores the token after a page, in the same transaction as the page. The first time a
+/// run moves a type's token, the old token is journaled so a rollback can restore it.
+pub fn set_token(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+    token: &str,
+    now_ms: i64,
+) -> Result<()> {
+    let previous = self::token(tx, entity_type)?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO undo_tokens (run_id, entity_type, token) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![run_id, entity_type.as_str(), previous])?;
+    tx.prepare_cached(
+        "INSERT INTO sync_tokens (entity_type, token, updated_at, full_resync) VALUES (?1, ?2, ?3, 0) \
+         ON CONFLICT (entity_type) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at, \
+         full_resync = 0",
+    )?
+    .execute(params![entity_type.as_str(), token, now_ms])?;
+    Ok(())
+}
+
+/// Forgets a type's token so the next cycle downloads it from the start (drift repair).
+pub fn request_full_resync(tx: &Transaction, entity_type: EntityType, now_ms: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_tokens (entity_type, token, updated_at, full_resync) VALUES (?1, NULL, ?2, 1) \
+         ON CONFLICT (entity_type) DO UPDATE SET token = NULL, updated_at = ?2, full_resync = 1",
+    )?
+    .execute(params![entity_type.as_str(), now_ms])?;
+    Ok(())
+}
+
+// ----------------------------------------------------------------------------- undo journal
+
+/// The table and key column that hold a downloaded entity type on the device.
+fn table_of(entity_type: EntityType) -> Result<(&'static str, &'static str)> {
+    match entity_type {
+        EntityType::Product => Ok(("products", "id")),
+        EntityType::Price => Ok(("prices", "id")),
+        EntityType::Customer => Ok(("customers", "id")),
+        EntityType::Report => Ok(("reports", "key")),
+        other => Err(PosSyncError::invalid(format!(
+            "{other} records are never downloaded, so they have no pre-images"
+        ))),
+    }
+}
+
+/// The whole row of a record as a JSON object of its columns (`None` if absent).
+fn snapshot(conn: &Connection, entity_type: EntityType, id: &str) -> Result<Option<Value>> {
+    let (table, key) = table_of(entity_type)?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT * FROM {table} WHERE {key} = ?1"))?;
+    let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    Ok(stmt
+        .query_row([id], |r| {
+            let mut row = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                if name == "pk" {
+                    continue; // a new rowid is fine; the full-text index follows via triggers
+                }
+                let value = match r.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => Value::from(n),
+                    ValueRef::Real(f) => Value::from(f),
+                    ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(_) => Value::Null,
+                };
+                row.insert(name.clone(), value);
+            }
+            Ok(Value::Object(row))
+        })
+        .optional()?)
+}
+
+/// Puts a row back exactly as `snapshot` saw it (or removes it when it did not exist).
+fn restore(tx: &Transaction, entity_type: EntityType, id: &str, row: Option<&Value>) -> Result<()> {
+    let (table, key) = table_of(entity_type)?;
+    tx.execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), [id])?;
+    let Some(Value::Object(row)) = row else {
+        return Ok(());
+    };
+    let columns: Vec<&String> = row.keys().collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        columns
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        placeholders.join(", ")
+    );
+    let values: Vec<rusqlite::types::Value> = columns
+        .iter()
+        .map(|c| match &row[*c] {
+            Value::Null => rusqlite::types::Value::Null,
+            Value::Number(n) if n.is_i64() => {
+                rusqlite::types::Value::Integer(n.as_i64().unwrap_or_default())
+            }
+            Value::Number(n) => rusqlite::types::Value::Real(n.as_f64().unwrap_or_default()),
+            Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+            other => rusqlite::types::Value::Text(other.to_string()),
+        })
+        .collect();
+    tx.execute(&sql, rusqlite::params_from_iter(values))?;
+    Ok(())
+}
+
+/// Journals the current state of a record before a download run changes it.
+pub fn journal_pre_image(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+    id: &str,
+) -> Result<()> {
+    let pre = snapshot(tx, entity_type, id)?;
+    tx.prepare_cached(
+        "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![run_id, entity_type.as_str(), id, pre.map(|v| v.to_string())])?;
+    Ok(())
+}
+
+/// Restores every record a run's downloads changed, newest first, and the sync tokens the
+/// run started from (so the next sync fetches those changes again, as if the run never
+/// happened). Returns how many records were restored.
+pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize> {
+    let entries: Vec<(String, String, Option<String>)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT entity_type, entity_id, pre_image FROM undo_journal WHERE run_id = ?1 ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let tokens: Vec<(String, Option<String>)> = {
+        let mut stmt =
+            tx.prepare_cached("SELECT entity_type, token FROM undo_tokens WHERE run_id = ?1")?;
+        let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if entries.is_empty() && tokens.is_empty() {
+        return Err(PosSyncError::NotFound(format!(
+            "sync run '{run_id}' downloaded nothing that can be rolled back (or was already rolled back)"
+        )));
+    }
+    for (entity, id, pre) in &entries {
+        let entity_type: EntityType = entity
+            .parse()
+            .map_err(|e: crate::model::UnknownEntityType| PosSyncError::Database(e.to_string()))?;
+        let pre = pre.as_deref().map(crate::store::parse_stored).transpose()?;
+        restore(tx, entity_type, id, pre.as_ref())?;
+        audit(
+            tx,
+            &AuditEntry {
+                at_ms: now_ms,
+                run_id: Some(run_id.to_owned()),
+                event: "rolled_back".into(),
+                entity_type,
+                entity_id: id.clone(),
+                change_id: None,
+                version: None,
+                detail: None,
+            },
+        )?;
+    }
+    for (entity, token) in &tokens {
+        tx.prepare_cached(
+            "UPDATE sync_tokens SET token = ?2, updated_at = ?3 WHERE entity_type = ?1",
+        )?
+        .execute(params![entity, token, now_ms])?;
+    }
+    tx.execute("DELETE FROM undo_journal WHERE run_id = ?1", [run_id])?;
+    tx.execute("DELETE FROM undo_tokens WHERE run_id = ?1", [run_id])?;
+    tx.execute(
+        "UPDATE sync_log SET status = 'ROLLED_BACK' WHERE run_id = ?1 AND direction IN ('download', 'both')",
+        [run_id],
+    )?;
+    Ok(entries.len())
+}
+
+// ----------------------------------------------------------------------------- drift
+
+/// Local (count, checksum) of a downloaded type, computed the way the server computes its
+/// status: live records the server knows, wrapping sum of `drift_checksum`.
+pub fn local_drift_totals(conn: &Connection, entity_type: EntityType) -> Result<(i64, u32)> {
+    let (table, _) = table_of(entity_type)?;
+    let filter = if entity_type == EntityType::Customer {
+        "WHERE version > 0 AND checksum IS NOT NULL"
+    } else {
+        "WHERE version > 0"
+    };
+    let mut stmt = conn.prepare_cached(&format!("SELECT checksum FROM {table} {filter}"))?;
+    let mut rows = stmt.query([])?;
+    let (mut count, mut sum) = (0i64, 0u32);
+    while let Some(row) = rows.next()? {
+        let checksum: String = row.get(0)?;
+        count += 1;
+        sum = sum.wrapping_add(crate::protocol::drift_checksum(&checksum));
+    }
+    Ok((count, sum))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{payload_checksum, ServerRecord};
+    use crate::store::catalog;
+    use crate::store::test_support::temp_store;
+    use serde_json::json;
+
+    fn product(id: &str, version: i64, name: &str) -> ServerRecord {
+        let payload = json!({"id": id, "name": name, "barcode": format!("b-{id}")});
+        ServerRecord {
+            entity_type: EntityType::Product,
+            entity_id: id.into(),
+            version,
+            deleted: false,
+            updated_hlc: version,
+            checksum: payload_checksum(&payload),
+            payload,
+        }
+    }
+
+    fn apply(tx: &Transaction, run: &str, rec: &ServerRecord) -> Result<()> {
+        journal_pre_image(tx, run, rec.entity_type, &rec.entity_id)?;
+        catalog::apply_server_record(tx, rec)
+    }
+
+    #[test]
+    fn rollback_restores_pre_images_tokens_and_search_index() {
+        let (_d, store) = temp_store();
+        store
+            .write(|tx| {
+                apply(tx, "run1", &product("p1", 1, "Apple Juice"))?;
+                set_token(tx, "run1", EntityType::Product, "v1.1", 10)
+            })
+            .unwrap();
+        store
+            .write(|tx| {
+                apply(tx, "run2", &product("p1", 2, "Orange Juice"))?;
+                apply(tx, "run2", &product("p2", 1, "Banana"))?;
+                set_token(tx, "run2", EntityType::Product, "v1.3", 20)
+            })
+            .unwrap();
+        let restored = store.write(|tx| rollback_run(tx, "run2", 30)).unwrap();
+        assert_eq!(restored, 2);
+        let p1 = store
+            .read(|c| catalog::product_by_id(c, "p1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((p1.name.as_str(), p1.version), ("Apple Juice", 1));
+        assert!(store
+            .read(|c| catalog::product_by_id(c, "p2"))
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            store
+                .read(|c| catalog::search_products(c, "apple", 5))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(store
+            .read(|c| catalog::search_products(c, "orange", 5))
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store
+                .read(|c| token(c, EntityType::Product))
+                .unwrap()
+                .as_deref(),
+            Some("v1.1")
+        );
+        let again = store.write(|tx| rollback_run(tx, "run2", 31)).unwrap_err();
+        assert!(matches!(again, PosSyncError::NotFound(_)));
+        let audit = store.read(|c| recent_audit(c, 10)).unwrap();
+        assert_eq!(audit.iter().filter(|a| a.event == "rolled_back").count(), 2);
+    }
+
+    #[test]
+    fn drift_totals_wrap_and_count_live_records() {
+        let (_d, store) = temp_store();
+        let (a, b) = (product("a", 1, "A"), product("b", 1, "B"));
+        store
+            .write(|tx| {
+                apply(tx, "r", &a)?;
+                apply(tx, "r", &b)
+            })
+            .unwrap();
+        let expected = crate::protocol::drift_checksum(&a.checksum)
+            .wrapping_add(crate::protocol::drift_checksum(&b.checksum));
+        assert_eq!(
+            store
+                .read(|c| local_drift_totals(c, EntityType::Product))
+                .unwrap(),
+            (2, expected)
+        );
+    }
+
+    #[test]
+    fn sync_log_steps_and_interrupted_runs() {
+        let (_d, store) = temp_store();
+        let step = store
+            .write(|tx| begin_step(tx, "run", "sale", "upload", "manual", 1))
+            .unwrap();
+        store
+            .write(|tx| begin_step(tx, "run", "product", "download", "manual", 2))
+            .unwrap();
+        store
+            .write(|tx| finish_step(tx, &step, "OK", 5, None, 3))
+            .unwrap();
+        assert_eq!(store.write(|tx| close_interrupted_steps(tx, 4)).unwrap(), 1);
+        let log = store.read(|c| recent_log(c, 10)).unwrap();
+        assert_eq!(log[0].sync_type, "product");
+        assert_eq!(log[0].status, "FAILED");
+        assert!(log[0]
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("interrupted"));
+        assert_eq!((log[1].status.as_str(), log[1].records_count), ("OK", 5));
+    }
+}

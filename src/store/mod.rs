@@ -1,0 +1,169 @@
+//! The device database: the only code that speaks SQL. One writer connection and a small
+//! pool of readers in WAL mode. Functions that write take a `&Transaction`, functions that
+//! only read take a `&Connection`, so a caller composes several writes into one atomic unit.
+
+pub mod catalog;
+pub mod conflicts;
+pub mod customers;
+pub mod history;
+pub mod migrations;
+pub mod pos;
+pub mod queue;
+pub mod state;
+
+use crate::error::{PosSyncError, Result};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How hard a commit works to survive power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed sale survives power loss (the default for tills).
+    Full,
+    /// `synchronous=NORMAL`: survives an app crash; the last commits may be lost on power loss.
+    Normal,
+}
+
+/// How long a connection waits for another one's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers kept open; more concurrent readers than this wait for one.
+const MAX_READERS: usize = 4;
+
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    in_memory: bool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` (`:memory:` for a throwaway one),
+    /// runs pending migrations, and returns queue rows left SYNCING by a crash to PENDING.
+    pub fn open(path: &str, durability: Durability) -> Result<Store> {
+        let in_memory = path == ":memory:";
+        let mut writer = if in_memory {
+            Connection::open_in_memory()?
+        } else {
+            if let Some(parent) = Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() && !parent.exists() {
+                    return Err(PosSyncError::invalid(format!(
+                        "the folder for the database '{}' does not exist; create it first",
+                        parent.display()
+                    )));
+                }
+            }
+            Connection::open(path)?
+        };
+        writer.busy_timeout(BUSY_TIMEOUT)?;
+        // Refuse a newer schema before touching anything, journal mode included.
+        migrations::check_supported(&writer)?;
+        configure(&writer, durability)?;
+        migrations::migrate(&mut writer)?;
+        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let recovered = queue::recover_interrupted(&tx)?;
+        tx.commit()?;
+        if recovered > 0 {
+            log::info!("returned {recovered} interrupted queue rows to PENDING");
+        }
+        Ok(Store {
+            path: PathBuf::from(path),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            in_memory,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the writer: all of it commits, or none.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot for the duration of `f`
+    /// when `f` opens a transaction; single statements are always consistent).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.in_memory {
+            // An in-memory database is private to its connection: read through the writer.
+            let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            return f(&conn);
+        }
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => self.open_reader()?,
+        };
+        let result = f(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < MAX_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn open_reader(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(conn)
+    }
+
+    /// A handle that interrupts whatever statement the writer is running (used by `cancel`).
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_interrupt_handle()
+    }
+}
+
+fn configure(conn: &Connection, durability: Durability) -> Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if mode != "wal" && mode != "memory" {
+        log::warn!("database journal mode is {mode}, not WAL: readers will block the writer");
+    }
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Android has no usable temp directory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Reads a JSON document stored by the engine. Stored documents were validated on the way
+/// in, so a parse failure means the file was tampered with or damaged.
+pub(crate) fn parse_stored(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| {
+        PosSyncError::Database(format!(
+            "a stored document is not valid JSON ({e}); run `pos-sync --db PATH check`"
+        ))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A fresh database in a temporary folder (a real file, so readers are real too).
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.db");
+        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        (dir, store)
+    }
+}
