@@ -6,10 +6,15 @@
 
 uniffi::setup_scaffolding!("pos_sync");
 
+pub mod api;
 pub mod documents;
 pub mod error;
 pub mod model;
 pub mod protocol;
+pub mod runtime;
 pub mod store;
+pub mod sync;
+pub mod transport;
 
+pub use api::{EngineConfig, SyncEngine, TaskHandle};
 pub use error::{PosSyncError, Result};

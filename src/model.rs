@@ -203,6 +203,46 @@ impl Action {
     }
 }
 
+/// The device's wall clock, in Unix epoch milliseconds. Injected so tests can run a device
+/// whose clock is wrong (or jumps) without touching the machine's clock.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// The real clock shifted by an adjustable offset: a device whose clock is off.
+#[derive(Default)]
+pub struct OffsetClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    pub fn new(offset_ms: i64) -> OffsetClock {
+        OffsetClock {
+            offset_ms: offset_ms.into(),
+        }
+    }
+
+    pub fn set_offset_ms(&self, offset_ms: i64) {
+        self.offset_ms
+            .store(offset_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.offset_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Hybrid logical clock timestamps, packed into an `i64`: the upper 47 bits hold
 /// milliseconds since the Unix epoch, the lower 16 bits a counter that orders events
 /// within one millisecond. Packed values compare like the events they stamp.

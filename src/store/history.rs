@@ -197,8 +197,7 @@ pub fn set_token(
     .execute(params![run_id, entity_type.as_str(), previous])?;
     tx.prepare_cached(
         "INSERT INTO sync_tokens (entity_type, token, updated_at, full_resync) VALUES (?1, ?2, ?3, 0) \
-         ON CONFLICT (entity_type) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at, \
-         full_resync = 0",
+         ON CONFLICT (entity_type) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
     )?
     .execute(params![entity_type.as_str(), token, now_ms])?;
     Ok(())
@@ -212,6 +211,73 @@ pub fn request_full_resync(tx: &Transaction, entity_type: EntityType, now_ms: i6
     )?
     .execute(params![entity_type.as_str(), now_ms])?;
     Ok(())
+}
+
+/// Whether a full resync of the type was requested and has not finished yet.
+pub fn full_resync_pending(conn: &Connection, entity_type: EntityType) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT full_resync FROM sync_tokens WHERE entity_type = ?1")?
+        .query_row([entity_type.as_str()], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Starts (or restarts) a full resync: forgets the token and the ids seen so far. The seen
+/// set is a TEMP table of the writer connection, so a crash mid-resync starts it over.
+pub fn begin_full_resync(tx: &Transaction, entity_type: EntityType, now_ms: i64) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS resync_seen (entity_type TEXT NOT NULL, id TEXT NOT NULL, \
+         PRIMARY KEY (entity_type, id)) WITHOUT ROWID",
+    )?;
+    tx.execute(
+        "DELETE FROM resync_seen WHERE entity_type = ?1",
+        [entity_type.as_str()],
+    )?;
+    request_full_resync(tx, entity_type, now_ms)
+}
+
+/// Notes that a record arrived during the running full resync.
+pub fn mark_seen(tx: &Transaction, entity_type: EntityType, id: &str) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO temp.resync_seen (entity_type, id) VALUES (?1, ?2)")?
+        .execute(params![entity_type.as_str(), id])?;
+    Ok(())
+}
+
+/// Ends a full resync: records the server no longer has are deleted (pre-images journaled
+/// with the run). Customers created or edited on this device and not yet synced are kept.
+pub fn finish_full_resync(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+) -> Result<usize> {
+    let (table, key) = table_of(entity_type)?;
+    let local_only = if entity_type == EntityType::Customer {
+        "AND version > 0 AND NOT EXISTS (SELECT 1 FROM sync_queue q WHERE q.entity_type = 'customer' \
+         AND q.entity_id = t.id AND q.status != 'SYNCED')"
+    } else {
+        ""
+    };
+    let stale: Vec<String> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT t.{key} FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM temp.resync_seen s \
+             WHERE s.entity_type = ?1 AND s.id = t.{key}) {local_only}"
+        ))?;
+        let rows = stmt.query_map([entity_type.as_str()], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for id in &stale {
+        journal_pre_image(tx, run_id, entity_type, id)?;
+        tx.execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), [id])?;
+    }
+    tx.execute(
+        "DELETE FROM temp.resync_seen WHERE entity_type = ?1",
+        [entity_type.as_str()],
+    )?;
+    tx.execute(
+        "UPDATE sync_tokens SET full_resync = 0 WHERE entity_type = ?1",
+        [entity_type.as_str()],
+    )?;
+    Ok(stale.len())
 }
 
 // ----------------------------------------------------------------------------- undo journal

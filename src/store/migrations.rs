@@ -112,7 +112,7 @@ mod tests {
         let path = path.to_str().unwrap();
         drop(Store::open(path, Durability::Normal).unwrap());
         let store = Store::open(path, Durability::Normal).unwrap();
-        let v = store.read(|c| user_version(c)).unwrap();
+        let v = store.read(user_version).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
     }
 

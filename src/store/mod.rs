@@ -3,6 +3,7 @@
 //! only read take a `&Connection`, so a caller composes several writes into one atomic unit.
 
 pub mod catalog;
+pub mod check;
 pub mod conflicts;
 pub mod customers;
 pub mod history;

@@ -307,20 +307,28 @@ pub fn recover_interrupted(tx: &Transaction) -> Result<usize> {
     )?)
 }
 
-/// Makes every FAILED row due now (for "retry now" and for a reconnect).
+/// Makes every FAILED row that failed for a transient reason due now (on reconnect, or
+/// "retry now"). Rows the server rejected keep their slow schedule.
 pub fn retry_failed_now(tx: &Transaction, now_ms: i64) -> Result<usize> {
     Ok(tx.execute(
-        "UPDATE sync_queue SET next_attempt_at = ?1 WHERE status = 'FAILED' AND next_attempt_at > ?1",
+        "UPDATE sync_queue SET next_attempt_at = ?1 WHERE status = 'FAILED' AND rejected = 0 AND next_attempt_at > ?1",
         [now_ms],
     )?)
 }
 
 /// Deletes SYNCED rows older than the retention period. Unsynced rows are never deleted.
+/// The cutoff is remembered so the integrity check knows which sales may lack a queue row.
 pub fn purge_synced(tx: &Transaction, older_than_ms: i64) -> Result<usize> {
-    Ok(tx.execute(
+    let purged = tx.execute(
         "DELETE FROM sync_queue WHERE status = 'SYNCED' AND synced_at < ?1",
         [older_than_ms],
-    )?)
+    )?;
+    tx.prepare_cached(
+        "INSERT INTO device_meta (key, value) VALUES ('purged_synced_before', ?1) \
+         ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+    )?
+    .execute([older_than_ms.to_string()])?;
+    Ok(purged)
 }
 
 pub fn get(conn: &Connection, change_id: &str) -> Result<Option<QueueItem>> {

@@ -1,0 +1,672 @@
+//! The UniFFI surface: the `SyncEngine` object that Kotlin, Swift and the Capacitor plugin
+//! call. Thin on purpose: it converts and delegates to `store` and `sync`. Local operations
+//! (record a sale, look a product up) are blocking and fast; network work is `async`
+//! (Kotlin `suspend`, Swift `async`).
+
+use crate::error::{PosSyncError, Result};
+use crate::model::{Clock, EntityType, SyncState, SystemClock};
+use crate::protocol::Resolution;
+use crate::runtime::run_on_engine;
+use crate::store::catalog::{self, Price, Product, Report};
+use crate::store::check::{self, IntegrityReport};
+use crate::store::conflicts::{self, Conflict};
+use crate::store::customers::{self, Customer};
+use crate::store::history::{self, AuditEntry, SyncLogEntry};
+use crate::store::pos::{self, ChangeRef, Sale, SaleReceipt};
+use crate::store::queue::{
+    self, BatchLimits, HealthThresholds, QueueItem, QueueStats, RetryPolicy,
+};
+use crate::store::state::{self, Identity};
+use crate::store::{Durability, Store};
+use crate::sync::events::{SyncStatus, SyncStatusListener};
+use crate::sync::scheduler::Scheduler;
+use crate::sync::{ConsistencyReport, SyncReason, SyncReport, SyncSettings, Syncer};
+use crate::transport::{Compression, StaticToken, TokenProvider, Transport, TransportSettings};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+/// How to open an engine. Only the first four fields are required.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct EngineConfig {
+    /// The device database file (created if missing), or `:memory:` for a throwaway one.
+    pub database_path: String,
+    /// Receipt numbers are `STORE-REGISTER-000001`; both must be unique per till.
+    pub store_id: String,
+    pub register_id: String,
+    pub device_id: String,
+    /// `https://…` (plain http only to localhost). Without it the engine works offline only.
+    #[uniffi(default)]
+    pub server_url: Option<String>,
+    /// A fixed bearer token; or call `set_token_provider` for tokens that expire.
+    #[uniffi(default)]
+    pub auth_token: Option<String>,
+    /// Most changes per upload request.
+    #[uniffi(default = 500)]
+    pub upload_batch_size: i64,
+    /// Most payload bytes per upload request.
+    #[uniffi(default = 2097152)]
+    pub upload_batch_bytes: i64,
+    /// Upload batches per entity type per cycle before downloads get their turn.
+    #[uniffi(default = 20)]
+    pub max_upload_batches_per_cycle: i64,
+    #[uniffi(default = 1000)]
+    pub download_page_size: i64,
+    #[uniffi(default = 10000)]
+    pub connect_timeout_ms: i64,
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: i64,
+    /// Customer edits on both sides closer than this go to manual review.
+    #[uniffi(default = 2000)]
+    pub conflict_tie_window_ms: i64,
+    /// Synced queue rows, sync logs and the audit trail are kept this long.
+    #[uniffi(default = 30)]
+    pub retention_days: i64,
+    /// First retry delay of a failed change; doubles per attempt (with jitter).
+    #[uniffi(default = 2000)]
+    pub retry_base_ms: i64,
+    #[uniffi(default = 600000)]
+    pub retry_max_ms: i64,
+    /// Wait after the network comes back before syncing (connectivity flaps).
+    #[uniffi(default = 2000)]
+    pub network_debounce_ms: i64,
+    /// Upload compression (default: fast gzip).
+    #[uniffi(default)]
+    pub compression: Option<Compression>,
+    /// Commit durability (default: `Full`, a recorded sale survives power loss).
+    #[uniffi(default)]
+    pub durability: Option<Durability>,
+    /// Queue health thresholds (defaults: see `HealthThresholds`).
+    #[uniffi(default)]
+    pub health: Option<HealthThresholds>,
+}
+
+impl EngineConfig {
+    /// A configuration with every optional field at its default.
+    pub fn new(
+        database_path: &str,
+        store_id: &str,
+        register_id: &str,
+        device_id: &str,
+    ) -> EngineConfig {
+        EngineConfig {
+            database_path: database_path.into(),
+            store_id: store_id.into(),
+            register_id: register_id.into(),
+            device_id: device_id.into(),
+            server_url: None,
+            auth_token: None,
+            upload_batch_size: 500,
+            upload_batch_bytes: 2 * 1024 * 1024,
+            max_upload_batches_per_cycle: 20,
+            download_page_size: 1000,
+            connect_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            conflict_tie_window_ms: 2_000,
+            retention_days: 30,
+            retry_base_ms: 2_000,
+            retry_max_ms: 600_000,
+            network_debounce_ms: 2_000,
+            compression: None,
+            durability: None,
+            health: None,
+        }
+    }
+
+    fn validate(&self) -> Result<Identity> {
+        let key = |field: &str, value: &str| -> Result<String> {
+            crate::documents::check_key("engine config", field, value).map(str::to_owned)
+        };
+        for (name, value, min) in [
+            ("upload_batch_size", self.upload_batch_size, 1),
+            ("upload_batch_bytes", self.upload_batch_bytes, 1024),
+            (
+                "max_upload_batches_per_cycle",
+                self.max_upload_batches_per_cycle,
+                1,
+            ),
+            ("download_page_size", self.download_page_size, 1),
+            ("connect_timeout_ms", self.connect_timeout_ms, 1),
+            ("request_timeout_ms", self.request_timeout_ms, 1),
+            ("conflict_tie_window_ms", self.conflict_tie_window_ms, 0),
+            ("retention_days", self.retention_days, 1),
+            ("retry_base_ms", self.retry_base_ms, 1),
+            ("retry_max_ms", self.retry_max_ms, 1),
+            ("network_debounce_ms", self.network_debounce_ms, 0),
+        ] {
+            if value < min {
+                return Err(PosSyncError::invalid(format!(
+                    "engine config '{name}' is {value}; it must be at least {min}"
+                )));
+            }
+        }
+        if self.upload_batch_size > crate::protocol::limits::MAX_BATCH_CHANGES as i64 {
+            return Err(PosSyncError::invalid(format!(
+                "engine config 'upload_batch_size' is {}; the protocol allows at most {}",
+                self.upload_batch_size,
+                crate::protocol::limits::MAX_BATCH_CHANGES
+            )));
+        }
+        Ok(Identity {
+            store_id: key("store_id", &self.store_id)?,
+            register_id: key("register_id", &self.register_id)?,
+            device_id: key("device_id", &self.device_id)?,
+        })
+    }
+
+    fn sync_settings(&self) -> SyncSettings {
+        SyncSettings {
+            upload_batch: BatchLimits {
+                max_items: self.upload_batch_size as usize,
+                max_bytes: self.upload_batch_bytes as usize,
+            },
+            max_upload_batches_per_type: self.max_upload_batches_per_cycle as usize,
+            download_page_size: self.download_page_size.min(u32::MAX as i64) as u32,
+            tie_window_ms: self.conflict_tie_window_ms,
+            retry: RetryPolicy {
+                base_ms: self.retry_base_ms,
+                max_ms: self.retry_max_ms.max(self.retry_base_ms),
+                ..RetryPolicy::default()
+            },
+            retention_ms: self.retention_days * 86_400_000,
+            health: self.health.unwrap_or_default(),
+        }
+    }
+}
+
+/// Cancels a subscription when `cancel()` is called or when it is dropped.
+#[derive(uniffi::Object)]
+pub struct TaskHandle {
+    on_cancel: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+#[uniffi::export]
+impl TaskHandle {
+    pub fn cancel(&self) {
+        if let Some(f) = self
+            .on_cancel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            f();
+        }
+    }
+}
+
+impl Drop for TaskHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// The engine: one per database file per process (opening the same file again returns the
+/// same engine, so the app and a background worker share it).
+#[derive(uniffi::Object)]
+pub struct SyncEngine {
+    config: EngineConfig,
+    identity: Identity,
+    store: Arc<Store>,
+    syncer: Arc<Syncer>,
+    scheduler: Scheduler,
+    clock: Arc<dyn Clock>,
+}
+
+fn open_engines() -> &'static Mutex<HashMap<PathBuf, Weak<SyncEngine>>> {
+    static ENGINES: OnceLock<Mutex<HashMap<PathBuf, Weak<SyncEngine>>>> = OnceLock::new();
+    ENGINES.get_or_init(Default::default)
+}
+
+fn init_logging() {
+    #[cfg(target_os = "android")]
+    android_logger::init_once(
+        android_logger::Config::default()
+            .with_max_level(log::LevelFilter::Info)
+            .with_tag("pos-sync"),
+    );
+}
+
+#[uniffi::export]
+impl SyncEngine {
+    /// Opens (or creates) the device database and the engine. Fails with `SchemaTooNew` for a
+    /// database written by a newer pos-sync, `InvalidInput` for a bad configuration.
+    #[uniffi::constructor]
+    pub fn open(config: EngineConfig) -> Result<Arc<SyncEngine>> {
+        SyncEngine::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    // ------------------------------------------------------------------ till operations
+
+    /// Records a sale (the app's JSON: `id`, `lines` with `product_id` and `quantity`,
+    /// payments, totals, `customer_id`) and queues it, in one transaction. Returns the
+    /// receipt number. Recording the same sale again returns the same receipt.
+    pub fn record_sale(&self, sale_json: String) -> Result<SaleReceipt> {
+        let receipt = self
+            .store
+            .write(|tx| pos::record_sale(tx, &self.identity, &sale_json, self.clock.now_ms()))?;
+        self.syncer.events.notify();
+        Ok(receipt)
+    }
+
+    /// Records a stock adjustment (`id`, `product_id`, `quantity_delta`) and queues it.
+    pub fn record_stock_adjustment(&self, adjustment_json: String) -> Result<ChangeRef> {
+        let change = self
+            .store
+            .write(|tx| pos::record_stock_adjustment(tx, &adjustment_json, self.clock.now_ms()))?;
+        self.syncer.events.notify();
+        Ok(change)
+    }
+
+    pub fn get_sale(&self, sale_id: String) -> Result<Option<Sale>> {
+        self.store.read(|c| pos::get_sale(c, &sale_id))
+    }
+
+    pub fn product_by_barcode(&self, barcode: String) -> Result<Option<Product>> {
+        self.store
+            .read(|c| catalog::product_by_barcode(c, &barcode))
+    }
+
+    pub fn product_by_sku(&self, sku: String) -> Result<Option<Product>> {
+        self.store.read(|c| catalog::product_by_sku(c, &sku))
+    }
+
+    pub fn product_by_id(&self, product_id: String) -> Result<Option<Product>> {
+        self.store.read(|c| catalog::product_by_id(c, &product_id))
+    }
+
+    /// Products whose name has words starting with each word of `query` (typeahead).
+    pub fn search_products(&self, query: String, limit: u32) -> Result<Vec<Product>> {
+        self.store
+            .read(|c| catalog::search_products(c, &query, limit))
+    }
+
+    /// The price of a product now: the latest valid price list entry, else the catalog's.
+    pub fn current_price(&self, product_id: String) -> Result<Option<Price>> {
+        let now = self.clock.now_ms();
+        self.store
+            .read(|c| catalog::current_price(c, &product_id, now))
+    }
+
+    /// Creates a customer (`id`, `name`, optional `phone`, `email`) and queues it for upload.
+    pub fn create_customer(&self, customer_json: String) -> Result<Customer> {
+        let customer = self
+            .store
+            .write(|tx| customers::create(tx, &customer_json, self.clock.now_ms()))?;
+        self.syncer.events.notify();
+        Ok(customer)
+    }
+
+    /// Replaces a customer's document and queues the edit.
+    pub fn update_customer(&self, customer_json: String) -> Result<Customer> {
+        let customer = self
+            .store
+            .write(|tx| customers::update(tx, &customer_json, self.clock.now_ms()))?;
+        self.syncer.events.notify();
+        Ok(customer)
+    }
+
+    pub fn get_customer(&self, customer_id: String) -> Result<Option<Customer>> {
+        self.store.read(|c| customers::get(c, &customer_id))
+    }
+
+    /// Customers by name, phone or e-mail prefix.
+    pub fn search_customers(&self, query: String, limit: u32) -> Result<Vec<Customer>> {
+        self.store.read(|c| customers::search(c, &query, limit))
+    }
+
+    /// Caches a report document the app computed (a downloaded copy replaces it).
+    pub fn put_report(&self, key: String, report_json: String) -> Result<()> {
+        self.store
+            .write(|tx| catalog::put_report(tx, &key, &report_json))
+    }
+
+    pub fn get_report(&self, key: String) -> Result<Option<Report>> {
+        self.store.read(|c| catalog::get_report(c, &key))
+    }
+
+    /// Seeds the catalog from a JSON array of products (demos, support). All or nothing.
+    pub fn import_products(&self, products_json: String) -> Result<i64> {
+        Ok(self
+            .store
+            .write(|tx| catalog::import_products(tx, &products_json))? as i64)
+    }
+
+    // ------------------------------------------------------------------ queue and history
+
+    pub fn queue_stats(&self) -> Result<QueueStats> {
+        let health = self.config.health.unwrap_or_default();
+        let now = self.clock.now_ms();
+        self.store.read(|c| queue::stats(c, &health, now))
+    }
+
+    /// Queue rows, optionally filtered by state and entity type, in sync order.
+    pub fn queue_items(
+        &self,
+        state: Option<SyncState>,
+        entity_type: Option<EntityType>,
+        limit: u32,
+    ) -> Result<Vec<QueueItem>> {
+        self.store
+            .read(|c| queue::items(c, state, entity_type, limit))
+    }
+
+    /// Makes failed changes due now (rejected ones included: the app fixed something).
+    pub fn retry_failed_now(&self) -> Result<i64> {
+        let now = self.clock.now_ms();
+        let count = self.store.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE sync_queue SET next_attempt_at = ?1 WHERE status = 'FAILED'",
+                [now],
+            )?)
+        })?;
+        Ok(count as i64)
+    }
+
+    /// The most recent sync log rows (one per step, plus one `cycle` row per run).
+    pub fn sync_log(&self, limit: u32) -> Result<Vec<SyncLogEntry>> {
+        self.store.read(|c| history::recent_log(c, limit))
+    }
+
+    /// The most recent audit trail entries, newest first.
+    pub fn audit_trail(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.store.read(|c| history::recent_audit(c, limit))
+    }
+
+    /// Conflicts waiting for a person, oldest first.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        self.store.read(conflicts::open)
+    }
+
+    /// Restores everything a sync run downloaded to how it was before, and rewinds that
+    /// run's sync tokens. Returns how many records were restored.
+    pub fn rollback(&self, run_id: String) -> Result<i64> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .store
+            .write(|tx| history::rollback_run(tx, &run_id, now))? as i64)
+    }
+
+    /// SQLite's integrity check plus the queue's invariants, in words.
+    pub fn integrity_check(&self) -> Result<IntegrityReport> {
+        self.store.read(check::integrity_check)
+    }
+
+    // ------------------------------------------------------------------ sync control
+
+    /// The current sync status (what listeners receive).
+    pub fn status(&self) -> Result<SyncStatus> {
+        self.syncer.events.snapshot()
+    }
+
+    /// Subscribes to status changes and new conflicts. The listener gets the current status
+    /// at once. Keep the handle: dropping or cancelling it unsubscribes.
+    pub fn subscribe_status(&self, listener: Arc<dyn SyncStatusListener>) -> Arc<TaskHandle> {
+        let id = self.syncer.events.subscribe(listener);
+        let syncer = Arc::downgrade(&self.syncer);
+        Arc::new(TaskHandle {
+            on_cancel: Mutex::new(Some(Box::new(move || {
+                if let Some(syncer) = syncer.upgrade() {
+                    syncer.events.unsubscribe(id);
+                }
+            }))),
+        })
+    }
+
+    /// Replaces the source of bearer tokens (asked again once when the server answers 401).
+    pub fn set_token_provider(&self, provider: Arc<dyn TokenProvider>) -> Result<()> {
+        self.syncer.transport()?.set_token_provider(provider);
+        Ok(())
+    }
+
+    /// The app's connectivity signal (Android network callback, iOS NWPathMonitor). Coming
+    /// back online triggers a debounced sync when auto sync is running.
+    pub fn set_network_available(&self, available: bool) {
+        self.scheduler.set_network_available(available);
+    }
+
+    /// Syncs every `interval_ms` while the app is open, on reconnect, and when failed
+    /// changes become due. Calling it again changes the interval.
+    pub fn start_auto_sync(&self, interval_ms: i64) -> Result<()> {
+        self.syncer.transport()?;
+        self.scheduler.start(interval_ms);
+        Ok(())
+    }
+
+    pub fn stop_auto_sync(&self) {
+        self.scheduler.stop();
+    }
+
+    pub fn is_auto_sync_running(&self) -> bool {
+        self.scheduler.is_running()
+    }
+
+    /// Stops a running sync at its next batch boundary (never inside a batch). Call it from
+    /// an OS background-task expiration handler.
+    pub fn cancel(&self) {
+        self.syncer.cancel();
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl SyncEngine {
+    /// Syncs now: one full priority-ordered cycle. Joins a cycle already running.
+    pub async fn sync_now(&self) -> SyncReport {
+        self.cycle(SyncReason::Manual, None).await
+    }
+
+    /// The entry point for WorkManager and BGTaskScheduler: one cycle that stops between
+    /// batches once `budget_ms` has passed; `more_work_pending` says whether to run again.
+    pub async fn run_batch_sync(&self, budget_ms: i64) -> SyncReport {
+        self.cycle(SyncReason::Background, Some(budget_ms)).await
+    }
+
+    /// Resolves a conflict from the review queue: keep the device's version, keep the
+    /// server's, or send `merged_json` (required for `Merged`). Needs the network. Returns
+    /// the customer as the server now holds it (`None` if the server's version is a delete).
+    pub async fn resolve_conflict(
+        &self,
+        conflict_id: String,
+        resolution: Resolution,
+        merged_json: Option<String>,
+    ) -> Result<Option<Customer>> {
+        let syncer = self.syncer.clone();
+        let store = self.store.clone();
+        let canceller = self.syncer.clone();
+        run_on_engine(
+            async move {
+                resolve_manually(&syncer, &store, &conflict_id, resolution, merged_json).await
+            },
+            move || canceller.cancel(),
+        )
+        .await?
+    }
+
+    /// Compares local per-type counts and checksums with the server's and schedules a
+    /// full resync of every type that drifted.
+    pub async fn check_consistency(&self) -> Result<ConsistencyReport> {
+        let syncer = self.syncer.clone();
+        let canceller = self.syncer.clone();
+        run_on_engine(async move { syncer.check_consistency().await }, move || {
+            canceller.cancel()
+        })
+        .await?
+    }
+}
+
+/// Parses an entity type name (`sale`, `stock_adjustment`, `product`, `price`, `customer`,
+/// `report`), for apps that carry it as a string.
+#[uniffi::export]
+pub fn entity_type_from_name(name: String) -> Result<EntityType> {
+    name.parse()
+        .map_err(|e: crate::model::UnknownEntityType| PosSyncError::invalid(e.to_string()))
+}
+
+/// The library version, for support screens.
+#[uniffi::export]
+pub fn pos_sync_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+impl SyncEngine {
+    /// `open` with an injected clock: tests run devices whose clocks are wrong.
+    pub fn open_with_clock(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Arc<SyncEngine>> {
+        init_logging();
+        let identity = config.validate()?;
+        let key = engine_key(&config.database_path);
+        let mut engines = open_engines().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = key
+            .as_ref()
+            .and_then(|k| engines.get(k))
+            .and_then(Weak::upgrade)
+        {
+            if existing.config != config {
+                return Err(PosSyncError::invalid(format!(
+                    "an engine for '{}' is already open in this process with a different configuration; reuse it or close it first",
+                    config.database_path
+                )));
+            }
+            return Ok(existing);
+        }
+        let store = Arc::new(Store::open(
+            &config.database_path,
+            config.durability.unwrap_or(Durability::Full),
+        )?);
+        let now = clock.now_ms();
+        store.write(|tx| {
+            state::ensure_identity(tx, &identity)?;
+            history::close_interrupted_steps(tx, now)?;
+            Ok(())
+        })?;
+        let transport = match &config.server_url {
+            None => None,
+            Some(url) => {
+                let token: Arc<dyn TokenProvider> =
+                    Arc::new(StaticToken(config.auth_token.clone().unwrap_or_default()));
+                Some(Transport::new(
+                    url,
+                    token,
+                    TransportSettings {
+                        connect_timeout: Duration::from_millis(config.connect_timeout_ms as u64),
+                        request_timeout: Duration::from_millis(config.request_timeout_ms as u64),
+                        compression: config.compression.unwrap_or(Compression::Fast),
+                        ..TransportSettings::default()
+                    },
+                )?)
+            }
+        };
+        let syncer = Arc::new(Syncer::new(
+            store.clone(),
+            transport,
+            clock.clone(),
+            config.sync_settings(),
+        ));
+        let scheduler = Scheduler::new(syncer.clone(), config.network_debounce_ms);
+        let engine = Arc::new(SyncEngine {
+            identity,
+            store,
+            syncer,
+            scheduler,
+            clock,
+            config,
+        });
+        if let Some(key) = key {
+            engines.retain(|_, weak| weak.strong_count() > 0);
+            engines.insert(key, Arc::downgrade(&engine));
+        }
+        Ok(engine)
+    }
+
+    async fn cycle(&self, reason: SyncReason, budget_ms: Option<i64>) -> SyncReport {
+        let syncer = self.syncer.clone();
+        let canceller = self.syncer.clone();
+        let run_id = uuid::Uuid::new_v4().to_string();
+        match run_on_engine(
+            async move { syncer.cycle(reason, budget_ms).await },
+            move || canceller.cancel(),
+        )
+        .await
+        {
+            Ok(report) => report,
+            Err(e) => SyncReport {
+                more_work_pending: true,
+                error: Some(e.to_string()),
+                ..SyncReport::empty(run_id, crate::sync::SyncOutcome::Cancelled)
+            },
+        }
+    }
+
+    /// The database this engine owns.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// The registry key of a database file: its canonical path (in-memory databases are never
+/// shared).
+fn engine_key(path: &str) -> Option<PathBuf> {
+    if path == ":memory:" {
+        return None;
+    }
+    let p = PathBuf::from(path);
+    let parent = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = p.file_name()?;
+    Some(std::fs::canonicalize(parent).ok()?.join(name))
+}
+
+async fn resolve_manually(
+    syncer: &Syncer,
+    store: &Store,
+    conflict_id: &str,
+    resolution: Resolution,
+    merged_json: Option<String>,
+) -> Result<Option<Customer>> {
+    let conflict = store
+        .read(|c| conflicts::get_open(c, conflict_id))?
+        .ok_or_else(|| {
+            PosSyncError::NotFound(format!("no open conflict with id '{conflict_id}'"))
+        })?;
+    let item = store
+        .read(|c| queue::get(c, &conflict.change_id))?
+        .ok_or_else(|| {
+            PosSyncError::Database(format!(
+                "the change behind conflict '{conflict_id}' is missing; run `pos-sync check`"
+            ))
+        })?;
+    let payload = match (resolution, merged_json) {
+        (Resolution::KeepServer, _) => None,
+        (Resolution::KeepLocal, _) => Some(crate::store::parse_stored(&conflict.local_json)?),
+        (Resolution::Merged, None) => {
+            return Err(PosSyncError::invalid(
+                "a merged resolution needs the merged customer JSON",
+            ))
+        }
+        (Resolution::Merged, Some(json)) => {
+            let doc = crate::documents::parse_object("merged customer", &json)?;
+            let fields = crate::documents::customer_fields(&doc)?;
+            if fields.id != conflict.entity_id {
+                return Err(PosSyncError::invalid(format!(
+                    "the merged customer has id '{}', the conflict is about '{}'",
+                    fields.id, conflict.entity_id
+                )));
+            }
+            Some(doc.value)
+        }
+    };
+    let event = match resolution {
+        Resolution::KeepLocal => "resolved_local",
+        Resolution::KeepServer => "resolved_server",
+        Resolution::Merged => "resolved_merged",
+    };
+    let run = syncer.manual_run("resolve", conflict.entity_type)?;
+    let result = syncer
+        .resolve_with_server(&run, conflict_id, &item, resolution, payload, event)
+        .await;
+    syncer.finish_manual_run(run, result.as_ref().err())?;
+    result?;
+    syncer.events.notify();
+    store.read(|c| customers::get(c, &conflict.entity_id))
+}

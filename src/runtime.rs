@@ -1,0 +1,40 @@
+//! One tokio runtime per process for all network work and the background scheduler, with
+//! a bounded number of threads (a till has few cores and other work to do).
+
+use crate::error::{PosSyncError, Result};
+use std::future::Future;
+use std::sync::OnceLock;
+
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pos-sync")
+            .enable_all()
+            .build()
+            .expect("the pos-sync runtime must start")
+    })
+}
+
+/// Runs `future` on the engine's runtime and waits for it from any executor (a Kotlin
+/// coroutine, a Swift task, a test's runtime). `on_abandon` runs if the caller stops waiting
+/// (a cancelled coroutine drops this future): it asks the work to stop at its next safe point.
+pub async fn run_on_engine<T, F>(future: F, on_abandon: impl FnOnce() + Send) -> Result<T>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    struct Abandon<A: FnOnce()>(Option<A>);
+    impl<A: FnOnce()> Drop for Abandon<A> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    let mut guard = Abandon(Some(on_abandon));
+    let result = runtime().spawn(future).await;
+    guard.0 = None;
+    result.map_err(|e| PosSyncError::Cancelled(format!("the sync task stopped unexpectedly: {e}")))
+}

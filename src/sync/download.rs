@@ -1,0 +1,143 @@
+//! Download: delta pages per entity type since the stored sync token. A page is verified
+//! (batch and record checksums, types, tombstones) and applied together with its token in one
+//! transaction, so it lands wholly or not at all. Pre-images are journaled with the run.
+
+use super::upload::verify_record;
+use super::{Run, Syncer};
+use crate::error::{PosSyncError, Result};
+use crate::model::EntityType;
+use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse};
+use crate::store::history::{self, AuditEntry};
+use crate::store::{catalog, customers, state};
+
+impl Syncer {
+    /// Downloads and applies pages of one type until the server has no more (or the cycle
+    /// must stop). Returns how many records were applied.
+    pub(crate) async fn download_type(
+        &self,
+        run: &mut Run,
+        entity_type: EntityType,
+    ) -> Result<i64> {
+        let transport = self.transport()?;
+        let mut applied = 0;
+        let resync = self
+            .store
+            .read(|c| history::full_resync_pending(c, entity_type))?;
+        if resync && self.begin_resync(entity_type) {
+            let now = self.now();
+            self.store
+                .write(|tx| history::begin_full_resync(tx, entity_type, now))?;
+        }
+        let limit = self
+            .settings
+            .download_page_size
+            .clamp(1, MAX_PAGE_LIMIT as u32);
+        for page_number in 0.. {
+            if page_number > 0 && self.interrupted(run) {
+                break;
+            }
+            let since = self.store.read(|c| history::token(c, entity_type))?;
+            let page = transport
+                .download(entity_type, since.as_deref(), limit)
+                .await?;
+            verify_page(&page, entity_type, limit)?;
+            let count = self.apply_page(run, &page, resync)?;
+            applied += count;
+            run.report.downloaded += count;
+            self.events.progress(entity_type, applied);
+            if !page.has_more {
+                if resync {
+                    let removed = self
+                        .store
+                        .write(|tx| history::finish_full_resync(tx, &run.id, entity_type))?;
+                    self.end_resync(entity_type);
+                    log::info!("full resync of {entity_type} removed {removed} stale records");
+                }
+                break;
+            }
+        }
+        Ok(applied)
+    }
+
+    fn apply_page(&self, run: &Run, page: &DownloadResponse, resync: bool) -> Result<i64> {
+        let now = self.now();
+        let mut applied = 0;
+        self.store.write(|tx| {
+            self.observe_server_time(tx, page.server_time)?;
+            let mut newest_hlc = 0;
+            for record in &page.records {
+                newest_hlc = newest_hlc.max(record.updated_hlc);
+                if resync {
+                    history::mark_seen(tx, record.entity_type, &record.entity_id)?;
+                }
+                if record.entity_type == EntityType::Customer
+                    && customers::has_other_unsynced_edit(tx, &record.entity_id, "")?
+                {
+                    // The device's queued edit will meet this version as a conflict on
+                    // upload and be decided there; overwriting it now would lose the edit.
+                    continue;
+                }
+                history::journal_pre_image(tx, &run.id, record.entity_type, &record.entity_id)?;
+                if record.entity_type == EntityType::Customer {
+                    customers::apply_server(tx, record)?;
+                } else {
+                    catalog::apply_server_record(tx, record).map_err(|e| {
+                        PosSyncError::Server(format!(
+                            "the server sent an unusable {} record ({e}); page not applied",
+                            record.entity_type
+                        ))
+                    })?;
+                }
+                history::audit(
+                    tx,
+                    &AuditEntry {
+                        at_ms: now,
+                        run_id: Some(run.id.clone()),
+                        event: "downloaded".into(),
+                        entity_type: record.entity_type,
+                        entity_id: record.entity_id.clone(),
+                        change_id: None,
+                        version: Some(record.version),
+                        detail: record.deleted.then(|| "deleted".to_owned()),
+                    },
+                )?;
+                applied += 1;
+            }
+            if newest_hlc > 0 {
+                state::observe_hlc(tx, newest_hlc, now)?;
+            }
+            history::set_token(tx, &run.id, page.entity_type, &page.next_token, now)
+        })?;
+        Ok(applied)
+    }
+}
+
+/// Everything about a page is checked before any of it is applied.
+fn verify_page(page: &DownloadResponse, entity_type: EntityType, limit: u32) -> Result<()> {
+    if page.entity_type != entity_type {
+        return Err(PosSyncError::Server(format!(
+            "asked for {entity_type} changes, the server sent {}; not applied",
+            page.entity_type
+        )));
+    }
+    if page.records.len() > limit as usize {
+        return Err(PosSyncError::Server(format!(
+            "the server sent {} records for a page of at most {limit}; not applied",
+            page.records.len()
+        )));
+    }
+    if page.next_token.is_empty() || page.next_token.len() > 512 {
+        return Err(PosSyncError::Server(
+            "the server sent an unusable sync token; not applied".into(),
+        ));
+    }
+    if batch_checksum(&page.records) != page.checksum {
+        return Err(PosSyncError::Integrity(format!(
+            "a downloaded {entity_type} page does not match its checksum (corrupted in transit); not applied, will retry"
+        )));
+    }
+    for record in &page.records {
+        verify_record(record, entity_type)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! What the app's sync indicator listens to: the engine's phase, progress, connectivity,
+//! last/next sync time and queue stats, pushed to every subscribed listener, plus new
+//! conflicts as they appear. Listeners get the current status at once on subscribing.
+
+use crate::model::{Clock, EntityType};
+use crate::store::conflicts::Conflict;
+use crate::store::queue::{self, HealthThresholds, QueueStats};
+use crate::store::Store;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Implemented by the app (Kotlin Flow, Swift AsyncStream, the Capacitor plugin's events).
+/// Called from an engine thread: hand the value to the UI thread, do not block.
+#[uniffi::export(foreign)]
+pub trait SyncStatusListener: Send + Sync {
+    fn on_status(&self, status: SyncStatus);
+    fn on_conflict(&self, conflict: Conflict);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncPhase {
+    Idle,
+    Uploading,
+    Downloading,
+    /// The last attempt could not reach the server, or the app said the network is gone.
+    Offline,
+    /// Waiting out a backoff (after failures or the server's Retry-After).
+    BackedOff,
+    /// The last cycle failed for a reason other than the network (see `last_error`).
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncStatus {
+    pub phase: SyncPhase,
+    /// The entity type being synced, while uploading or downloading.
+    pub entity_type: Option<EntityType>,
+    /// Records done so far in the current step.
+    pub progress: i64,
+    /// What the app last told the engine about connectivity.
+    pub online: bool,
+    pub last_sync_at_ms: Option<i64>,
+    pub next_sync_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub queue: QueueStats,
+}
+
+struct State {
+    phase: SyncPhase,
+    entity_type: Option<EntityType>,
+    progress: i64,
+    online: bool,
+    last_sync_at_ms: Option<i64>,
+    next_sync_at_ms: Option<i64>,
+    last_error: Option<String>,
+}
+
+pub struct Events {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    health: HealthThresholds,
+    state: Mutex<State>,
+    listeners: Mutex<Vec<(u64, Arc<dyn SyncStatusListener>)>>,
+    next_id: AtomicU64,
+}
+
+impl Events {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, health: HealthThresholds) -> Events {
+        Events {
+            store,
+            clock,
+            health,
+            state: Mutex::new(State {
+                phase: SyncPhase::Idle,
+                entity_type: None,
+                progress: 0,
+                online: true,
+                last_sync_at_ms: None,
+                next_sync_at_ms: None,
+                last_error: None,
+            }),
+            listeners: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    pub fn snapshot(&self) -> crate::Result<SyncStatus> {
+        let now = self.clock.now_ms();
+        let queue = self.store.read(|c| queue::stats(c, &self.health, now))?;
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(SyncStatus {
+            phase: s.phase,
+            entity_type: s.entity_type,
+            progress: s.progress,
+            online: s.online,
+            last_sync_at_ms: s.last_sync_at_ms,
+            next_sync_at_ms: s.next_sync_at_ms,
+            last_error: s.last_error.clone(),
+            queue,
+        })
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+        self.notify();
+    }
+
+    /// Sends the current status to every listener (outside any lock, so a listener may
+    /// call back into the engine).
+    pub fn notify(&self) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if listeners.is_empty() {
+            return;
+        }
+        match self.snapshot() {
+            Ok(status) => {
+                for (_, listener) in listeners {
+                    listener.on_status(status.clone());
+                }
+            }
+            Err(e) => log::warn!("could not read the sync status for listeners: {e}"),
+        }
+    }
+
+    pub fn set_phase(
+        &self,
+        phase: SyncPhase,
+        entity_type: Option<EntityType>,
+        error: Option<String>,
+    ) {
+        self.update(|s| {
+            s.phase = phase;
+            s.entity_type = entity_type;
+            s.progress = 0;
+            if error.is_some() || phase == SyncPhase::Idle {
+                s.last_error = error;
+            }
+        });
+    }
+
+    pub fn progress(&self, entity_type: EntityType, done: i64) {
+        self.update(|s| {
+            s.entity_type = Some(entity_type);
+            s.progress = done;
+        });
+    }
+
+    pub fn set_online(&self, online: bool) {
+        self.update(|s| {
+            s.online = online;
+            if !online {
+                s.phase = SyncPhase::Offline;
+            } else if s.phase == SyncPhase::Offline {
+                s.phase = SyncPhase::Idle;
+            }
+        });
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).online
+    }
+
+    pub fn set_last_sync(&self, at_ms: i64) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_sync_at_ms = Some(at_ms);
+    }
+
+    pub fn set_next_sync(&self, at_ms: Option<i64>) {
+        self.update(|s| s.next_sync_at_ms = at_ms);
+    }
+
+    pub fn conflict(&self, conflict: Conflict) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (_, listener) in listeners {
+            listener.on_conflict(conflict.clone());
+        }
+    }
+
+    /// Adds a listener and sends it the current status at once. Returns its id.
+    pub fn subscribe(&self, listener: Arc<dyn SyncStatusListener>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, listener.clone()));
+        match self.snapshot() {
+            Ok(status) => listener.on_status(status),
+            Err(e) => log::warn!("could not read the sync status for a new listener: {e}"),
+        }
+        id
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(i, _)| *i != id);
+    }
+}

@@ -1,0 +1,430 @@
+//! Upload: claim a batch of queued changes, send it, and apply the server's per-change
+//! results to the queue. Claimed rows are released if the cycle is dropped mid-flight, and a
+//! crash between the server's commit and the local mark converges through the change ids
+//! (the resend is answered `duplicate`).
+
+use super::conflict::{self, Decision, Sides};
+use super::{Run, Syncer};
+use crate::error::{PosSyncError, Result};
+use crate::model::EntityType;
+use crate::protocol::{
+    batch_checksum, payload_checksum, Change, ChangeResult, ChangeStatus, Resolution,
+    ResolveRequest, ServerRecord, UploadRequest,
+};
+use crate::store::conflicts::{self, Conflict};
+use crate::store::history::{self, AuditEntry};
+use crate::store::queue::{self, QueueItem};
+use crate::store::{customers, state, Store};
+use std::sync::Arc;
+
+/// Returns claimed rows to PENDING if the upload future is dropped before it finished (a
+/// cancelled coroutine, a panic), so they are not stuck in SYNCING until the next start.
+struct ClaimGuard {
+    store: Arc<Store>,
+    ids: Vec<String>,
+    armed: bool,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // Attempts stay counted: the batch may have reached the server.
+        let ids = std::mem::take(&mut self.ids);
+        let result = self.store.write(|tx| {
+            for id in &ids {
+                tx.execute(
+                    "UPDATE sync_queue SET status = 'PENDING' WHERE id = ?1 AND status = 'SYNCING'",
+                    [id],
+                )?;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn!("could not release interrupted upload batch: {e}");
+        }
+    }
+}
+
+impl Syncer {
+    /// Uploads due changes of one type, batch by batch. Returns how many the server took.
+    pub(crate) async fn upload_type(&self, run: &mut Run, entity_type: EntityType) -> Result<i64> {
+        let transport = self.transport()?;
+        let mut uploaded = 0;
+        for batch_number in 0.. {
+            if batch_number > 0 && self.interrupted(run) {
+                break;
+            }
+            if batch_number >= self.settings.max_upload_batches_per_type {
+                // Leave the rest for the next cycle so downloads are not held back.
+                run.report.more_work_pending = true;
+                break;
+            }
+            let now = self.now();
+            let batch = self
+                .store
+                .write(|tx| queue::claim_batch(tx, entity_type, self.settings.upload_batch, now))?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut guard = ClaimGuard {
+                store: self.store.clone(),
+                ids: batch.iter().map(|i| i.change_id.clone()).collect(),
+                armed: true,
+            };
+            let changes = match self.build_changes(&batch) {
+                Ok(changes) => changes,
+                Err(e) => {
+                    self.fail_batch(&batch, &e, run)?;
+                    guard.armed = false;
+                    return Err(e);
+                }
+            };
+            let request = UploadRequest {
+                batch_id: uuid::Uuid::new_v4().to_string(),
+                checksum: batch_checksum(&changes),
+                changes,
+            };
+            let response = match transport.upload(&request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    self.fail_batch(&batch, &e, run)?;
+                    guard.armed = false;
+                    return Err(e);
+                }
+            };
+            if let Err(e) = check_results(&request, &response.results) {
+                self.fail_batch(&batch, &e, run)?;
+                guard.armed = false;
+                return Err(e);
+            }
+            let conflicts = self.apply_results(
+                run,
+                &batch,
+                &request.changes,
+                &response.results,
+                response.server_time,
+            )?;
+            uploaded += response
+                .results
+                .iter()
+                .filter(|r| matches!(r.status, ChangeStatus::Applied | ChangeStatus::Duplicate))
+                .count() as i64;
+            // Conflicted rows stay SYNCING (and guarded) until settled.
+            guard.ids = conflicts
+                .iter()
+                .map(|(item, _)| item.change_id.clone())
+                .collect();
+            let mut unsettled = conflicts.into_iter();
+            while let Some((item, result)) = unsettled.next() {
+                if let Err(e) = self.settle_conflict(run, &item, result).await {
+                    let rest: Vec<QueueItem> = std::iter::once(item)
+                        .chain(unsettled.map(|(i, _)| i))
+                        .collect();
+                    self.fail_batch(&rest, &e, run)?;
+                    guard.armed = false;
+                    return Err(e);
+                }
+            }
+            guard.armed = false;
+            self.events.progress(entity_type, uploaded);
+        }
+        Ok(uploaded)
+    }
+
+    /// The wire form of claimed rows. Customers carry the server version they were based on.
+    fn build_changes(&self, batch: &[QueueItem]) -> Result<Vec<Change>> {
+        self.store.read(|conn| {
+            batch
+                .iter()
+                .map(|item| {
+                    let payload = crate::store::parse_stored(&item.payload_json)?;
+                    if payload_checksum(&payload) != item.checksum {
+                        return Err(PosSyncError::Database(format!(
+                            "queued change {} no longer matches its checksum; the database may be damaged, run `pos-sync --db PATH check`",
+                            item.change_id
+                        )));
+                    }
+                    let base_version = match item.entity_type {
+                        EntityType::Customer => customers::merge_base(conn, &item.entity_id)?
+                            .map(|(version, _)| version)
+                            .filter(|v| *v > 0),
+                        _ => None,
+                    };
+                    Ok(Change {
+                        change_id: item.change_id.clone(),
+                        entity_type: item.entity_type,
+                        entity_id: item.entity_id.clone(),
+                        action: item.action,
+                        hlc: item.hlc,
+                        base_version,
+                        payload,
+                        checksum: item.checksum.clone(),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A batch that never got a usable answer: every change is retried after its backoff.
+    fn fail_batch(&self, batch: &[QueueItem], err: &PosSyncError, run: &mut Run) -> Result<()> {
+        let now = self.now();
+        let message = err.to_string();
+        self.store.write(|tx| {
+            for item in batch {
+                queue::mark_failed(
+                    tx,
+                    &item.change_id,
+                    &message,
+                    false,
+                    &self.settings.retry,
+                    now,
+                )?;
+            }
+            Ok(())
+        })?;
+        run.report.failed += batch.len() as i64;
+        Ok(())
+    }
+
+    /// Applies the per-change results in one transaction. Conflicts are returned to be
+    /// settled afterwards (settling may call the server).
+    fn apply_results(
+        &self,
+        run: &mut Run,
+        batch: &[QueueItem],
+        changes: &[Change],
+        results: &[ChangeResult],
+        server_time: i64,
+    ) -> Result<Vec<(QueueItem, ChangeResult)>> {
+        let now = self.now();
+        let mut conflicts = Vec::new();
+        let (mut failed, mut rejected) = (0, 0);
+        self.store.write(|tx| {
+            self.observe_server_time(tx, server_time)?;
+            for ((item, change), result) in batch.iter().zip(changes).zip(results) {
+                match result.status {
+                    ChangeStatus::Applied | ChangeStatus::Duplicate => {
+                        queue::mark_synced(tx, &item.change_id, result.version, now)?;
+                        if item.entity_type == EntityType::Customer {
+                            if let Some(version) = result.version {
+                                customers::confirm_upload(tx, &item.entity_id, version, &item.payload_json, &change.checksum)?;
+                            }
+                        }
+                        history::audit(
+                            tx,
+                            &AuditEntry {
+                                at_ms: now,
+                                run_id: Some(run.id.clone()),
+                                event: if result.status == ChangeStatus::Applied { "uploaded" } else { "duplicate" }.into(),
+                                entity_type: item.entity_type,
+                                entity_id: item.entity_id.clone(),
+                                change_id: Some(item.change_id.clone()),
+                                version: result.version,
+                                detail: None,
+                            },
+                        )?;
+                    }
+                    ChangeStatus::Rejected => {
+                        let reason = format!(
+                            "refused by the server ({}): {}",
+                            result.code.as_deref().unwrap_or("rejected"),
+                            result.reason.as_deref().unwrap_or("no reason given")
+                        );
+                        queue::mark_failed(tx, &item.change_id, &reason, true, &self.settings.retry, now)?;
+                        failed += 1;
+                        rejected += 1;
+                    }
+                    ChangeStatus::Conflict if item.entity_type == EntityType::Customer && result.server_record.is_some() && result.conflict_id.is_some() => {
+                        conflicts.push((item.clone(), result.clone()));
+                    }
+                    ChangeStatus::Conflict => {
+                        // Sales and stock adjustments always win locally: a server that
+                        // answers conflict for them is misbehaving. Keep and retry.
+                        let reason = "the server answered 'conflict' for a change that cannot conflict; will retry";
+                        queue::mark_failed(tx, &item.change_id, reason, false, &self.settings.retry, now)?;
+                        failed += 1;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        run.report.failed += failed;
+        run.report.rejected += rejected;
+        Ok(conflicts)
+    }
+
+    /// Decides a customer conflict by timestamp / field merge, or queues it for a person.
+    async fn settle_conflict(
+        &self,
+        run: &mut Run,
+        item: &QueueItem,
+        result: ChangeResult,
+    ) -> Result<()> {
+        let server = result.server_record.expect("checked by apply_results");
+        let conflict_id = result.conflict_id.expect("checked by apply_results");
+        verify_record(&server, EntityType::Customer)?;
+        let local = crate::store::parse_stored(&item.payload_json)?;
+        let base = self
+            .store
+            .read(|c| customers::merge_base(c, &item.entity_id))?
+            .and_then(|(_, base)| base)
+            .map(|b| crate::store::parse_stored(&b))
+            .transpose()?;
+        let decision = conflict::decide(
+            &Sides {
+                local: &local,
+                local_hlc: item.hlc,
+                server: &server.payload,
+                server_hlc: server.updated_hlc,
+                base: base.as_ref(),
+            },
+            self.settings.tie_window_ms,
+        );
+        let (resolution, payload, event) = match decision {
+            Decision::Manual(reason) => {
+                let now = self.now();
+                let conflict = Conflict {
+                    conflict_id,
+                    change_id: item.change_id.clone(),
+                    entity_type: item.entity_type,
+                    entity_id: item.entity_id.clone(),
+                    local_json: item.payload_json.clone(),
+                    server_json: crate::protocol::canonical_json(&server.payload),
+                    server_version: server.version,
+                    local_hlc: item.hlc,
+                    server_hlc: server.updated_hlc,
+                    reason: reason.clone(),
+                    created_at_ms: now,
+                };
+                self.store.write(|tx| {
+                    conflicts::insert(tx, &conflict)?;
+                    queue::mark_conflict(
+                        tx,
+                        &item.change_id,
+                        &format!("needs manual review: {reason}"),
+                        now,
+                    )
+                })?;
+                run.report.conflicts += 1;
+                self.events.conflict(conflict);
+                return Ok(());
+            }
+            Decision::KeepLocal => (Resolution::KeepLocal, Some(local), "resolved_local"),
+            Decision::KeepServer => (Resolution::KeepServer, None, "resolved_server"),
+            Decision::Merge(merged) => (Resolution::Merged, Some(merged), "merged"),
+        };
+        self.resolve_with_server(run, &conflict_id, item, resolution, payload, event)
+            .await?;
+        run.report.auto_resolved += 1;
+        Ok(())
+    }
+
+    /// Sends a resolution and makes the device agree with the server's answer.
+    pub(crate) async fn resolve_with_server(
+        &self,
+        run: &Run,
+        conflict_id: &str,
+        item: &QueueItem,
+        resolution: Resolution,
+        payload: Option<serde_json::Value>,
+        event: &str,
+    ) -> Result<ServerRecord> {
+        let hlc = self.store.write(|tx| state::next_hlc(tx, self.now()))?;
+        let request = ResolveRequest {
+            conflict_id: conflict_id.to_owned(),
+            resolution,
+            checksum: payload.as_ref().map(payload_checksum),
+            payload,
+            hlc,
+        };
+        let response = self.transport()?.resolve(&request).await?;
+        let record = response.record;
+        verify_record(&record, item.entity_type)?;
+        if record.entity_id != item.entity_id {
+            return Err(PosSyncError::Server(
+                "the server resolved a conflict for a different record than asked; not applied"
+                    .into(),
+            ));
+        }
+        let now = self.now();
+        self.store.write(|tx| {
+            self.observe_server_time(tx, response.server_time)?;
+            state::observe_hlc(tx, record.updated_hlc, now)?;
+            queue::mark_synced(tx, &item.change_id, Some(record.version), now)?;
+            if customers::has_other_unsynced_edit(tx, &item.entity_id, &item.change_id)? {
+                // A newer local edit is queued: keep it, only move the merge base.
+                customers::confirm_upload(
+                    tx,
+                    &item.entity_id,
+                    record.version,
+                    &crate::protocol::canonical_json(&record.payload),
+                    &record.checksum,
+                )?;
+            } else {
+                history::journal_pre_image(tx, &run.id, EntityType::Customer, &item.entity_id)?;
+                customers::apply_server(tx, &record)?;
+            }
+            conflicts::mark_resolved(tx, conflict_id, event, now)?;
+            history::audit(
+                tx,
+                &AuditEntry {
+                    at_ms: now,
+                    run_id: Some(run.id.clone()),
+                    event: event.into(),
+                    entity_type: item.entity_type,
+                    entity_id: item.entity_id.clone(),
+                    change_id: Some(item.change_id.clone()),
+                    version: Some(record.version),
+                    detail: None,
+                },
+            )
+        })?;
+        Ok(record)
+    }
+}
+
+/// The server must answer once per change, in order, for exactly the changes it was sent.
+fn check_results(request: &UploadRequest, results: &[ChangeResult]) -> Result<()> {
+    if results.len() != request.changes.len()
+        || results
+            .iter()
+            .zip(&request.changes)
+            .any(|(r, c)| r.change_id != c.change_id)
+    {
+        return Err(PosSyncError::Server(format!(
+            "the server answered {} results for {} changes, or out of order; nothing was marked, the batch will be retried",
+            results.len(),
+            request.changes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A record from the server is used only if its checksum matches its payload, its type is
+/// the one asked for, and a tombstone has no payload.
+pub(crate) fn verify_record(record: &ServerRecord, expected: EntityType) -> Result<()> {
+    if record.entity_type != expected {
+        return Err(PosSyncError::Server(format!(
+            "the server sent a {} record where a {expected} was expected; not applied",
+            record.entity_type
+        )));
+    }
+    if record.deleted != record.payload.is_null() {
+        return Err(PosSyncError::Server(format!(
+            "the server sent a {expected} record whose deleted flag contradicts its payload; not applied"
+        )));
+    }
+    crate::documents::check_key(expected.as_str(), "id", &record.entity_id).map_err(|e| {
+        PosSyncError::Server(format!(
+            "the server sent a bad {expected} record ({e}); not applied"
+        ))
+    })?;
+    if payload_checksum(&record.payload) != record.checksum {
+        return Err(PosSyncError::Integrity(format!(
+            "a downloaded {expected} record does not match its checksum (corrupted in transit); not applied, will retry"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,361 @@
+//! The HTTP client for the sync protocol: reqwest with rustls, bearer tokens from the app
+//! (asked again once on 401), gzip, timeouts, and typed errors for 429 / 5xx / hostile
+//! answers. It never logs tokens or bodies.
+
+use crate::error::{PosSyncError, Result};
+use crate::model::EntityType;
+use crate::protocol::{
+    DownloadResponse, ErrorBody, ResolveRequest, ResolveResponse, StatusResponse, UploadRequest,
+    UploadResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use std::io::Write;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Supplies the device's bearer token. Implemented by the app (Kotlin, Swift, JS through the
+/// plugin) so tokens can live in the platform's secure storage.
+#[uniffi::export(foreign)]
+pub trait TokenProvider: Send + Sync {
+    /// The current token. `refresh` is true when the server refused the previous one: fetch
+    /// a new one (for example from the app's login service) or fail with `Auth`.
+    fn token(&self, refresh: bool) -> Result<String>;
+}
+
+/// A fixed token, for apps that configure one in `EngineConfig::auth_token`.
+pub struct StaticToken(pub String);
+
+impl TokenProvider for StaticToken {
+    fn token(&self, _refresh: bool) -> Result<String> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Request body compression for uploads. Responses are always accepted gzip-compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Compression {
+    None,
+    /// gzip level 1: most of the size saving at a fraction of the CPU (the default).
+    Fast,
+    /// gzip level 6: smallest bodies, several times slower to compress.
+    Best,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub compression: Compression,
+    /// Largest response body accepted (a hostile server cannot exhaust memory).
+    pub max_response_bytes: usize,
+}
+
+impl Default for TransportSettings {
+    fn default() -> Self {
+        TransportSettings {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            compression: Compression::Fast,
+            max_response_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Bodies smaller than this are sent uncompressed: gzip would not pay for itself.
+const COMPRESS_ABOVE_BYTES: usize = 1024;
+
+pub struct Transport {
+    client: reqwest::Client,
+    base_url: String,
+    tokens: RwLock<Arc<dyn TokenProvider>>,
+    settings: TransportSettings,
+}
+
+/// Plain http is allowed only to this machine (tests, the demo, an emulator's host alias
+/// is not included on purpose); everything else must be https.
+pub fn check_base_url(url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        PosSyncError::invalid(format!("the server URL '{url}' is not a valid URL: {e}"))
+    })?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(PosSyncError::invalid(format!(
+                "the server URL '{url}' uses plain http; use https (plain http is allowed only to localhost)"
+            )))
+        }
+        other => {
+            return Err(PosSyncError::invalid(format!(
+                "the server URL must start with https://, not {other}://"
+            )))
+        }
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+impl Transport {
+    pub fn new(
+        base_url: &str,
+        tokens: Arc<dyn TokenProvider>,
+        settings: TransportSettings,
+    ) -> Result<Transport> {
+        let base_url = check_base_url(base_url)?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .gzip(true)
+            .tcp_nodelay(true)
+            .no_proxy()
+            .user_agent(concat!("pos-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                PosSyncError::NotConfigured(format!("cannot build the HTTP client: {e}"))
+            })?;
+        Ok(Transport {
+            client,
+            base_url,
+            tokens: RwLock::new(tokens),
+            settings,
+        })
+    }
+
+    pub fn set_token_provider(&self, provider: Arc<dyn TokenProvider>) {
+        *self.tokens.write().unwrap_or_else(|p| p.into_inner()) = provider;
+    }
+
+    pub async fn upload(&self, request: &UploadRequest) -> Result<UploadResponse> {
+        let body = serde_json::to_vec(request).expect("wire types serialize");
+        self.call(Method::POST, "/api/sync/upload", &[], Some(body))
+            .await
+    }
+
+    pub async fn download(
+        &self,
+        entity_type: EntityType,
+        since: Option<&str>,
+        limit: u32,
+    ) -> Result<DownloadResponse> {
+        let limit = limit.to_string();
+        let mut query = vec![
+            ("entity_type", entity_type.as_str()),
+            ("limit", limit.as_str()),
+        ];
+        if let Some(since) = since {
+            query.push(("since", since));
+        }
+        self.call(Method::GET, "/api/sync/download", &query, None)
+            .await
+    }
+
+    pub async fn status(&self) -> Result<StatusResponse> {
+        self.call(Method::GET, "/api/sync/status", &[], None).await
+    }
+
+    pub async fn resolve(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
+        let body = serde_json::to_vec(request).expect("wire types serialize");
+        self.call(Method::POST, "/api/sync/resolve", &[], Some(body))
+            .await
+    }
+
+    fn token(&self, refresh: bool) -> Result<String> {
+        let provider = self
+            .tokens
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        provider.token(refresh)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<T> {
+        let body = body.map(|b| self.encode_body(b));
+        let mut refreshed = false;
+        loop {
+            let token = self.token(refreshed)?;
+            let mut request = self
+                .client
+                .request(method.clone(), format!("{}{path}", self.base_url))
+                .query(query)
+                .bearer_auth(token)
+                .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some((bytes, gzipped)) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(bytes.clone());
+                if *gzipped {
+                    request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+                }
+            }
+            let response = request.send().await.map_err(network_error)?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                log::info!("server refused the device token; asking the app for a fresh one");
+                refreshed = true;
+                continue;
+            }
+            let retry_after = retry_after_ms(&response);
+            let bytes = self.read_capped(response).await?;
+            return decode(status, retry_after, &bytes, path);
+        }
+    }
+
+    fn encode_body(&self, body: Vec<u8>) -> (Vec<u8>, bool) {
+        let level = match self.settings.compression {
+            Compression::None => return (body, false),
+            _ if body.len() < COMPRESS_ABOVE_BYTES => return (body, false),
+            Compression::Fast => flate2::Compression::fast(),
+            Compression::Best => flate2::Compression::default(),
+        };
+        let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
+        encoder
+            .write_all(&body)
+            .expect("writing to memory cannot fail");
+        (
+            encoder.finish().expect("writing to memory cannot fail"),
+            true,
+        )
+    }
+
+    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network_error)? {
+            if bytes.len() + chunk.len() > self.settings.max_response_bytes {
+                return Err(PosSyncError::Server(format!(
+                    "the server's answer is larger than {} bytes; refused",
+                    self.settings.max_response_bytes
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+fn network_error(err: reqwest::Error) -> PosSyncError {
+    // reqwest's Display includes the URL, never headers or bodies.
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_decode() || err.is_body() {
+        "the connection broke while reading the answer"
+    } else {
+        "request failed"
+    };
+    PosSyncError::Network(format!("{what}: {}", err.without_url()))
+}
+
+fn retry_after_ms(response: &reqwest::Response) -> Option<u64> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    // Only the delay-seconds form; an HTTP date falls back to the engine's own backoff.
+    value.trim().parse::<u64>().ok().map(|s| s.min(3600) * 1000)
+}
+
+/// Turns an HTTP answer into a value or a typed error. Nothing from the server is trusted:
+/// bodies that do not parse are errors, not panics.
+fn decode<T: DeserializeOwned>(
+    status: StatusCode,
+    retry_after: Option<u64>,
+    bytes: &[u8],
+    path: &str,
+) -> Result<T> {
+    if status.is_success() {
+        return serde_json::from_slice(bytes).map_err(|e| {
+            PosSyncError::Server(format!(
+                "the server's answer to {path} is not valid protocol JSON ({e})"
+            ))
+        });
+    }
+    let detail = serde_json::from_slice::<ErrorBody>(bytes)
+        .map(|b| {
+            format!(
+                "{}: {}",
+                b.error.code.as_str(),
+                truncate(&b.error.message, 300)
+            )
+        })
+        .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
+    Err(match status {
+        StatusCode::TOO_MANY_REQUESTS => PosSyncError::RateLimited {
+            retry_after_ms: retry_after.unwrap_or(30_000),
+        },
+        StatusCode::UNAUTHORIZED => PosSyncError::Auth(format!(
+            "the server refused the device token even after a refresh ({detail}); check the device's credentials"
+        )),
+        StatusCode::FORBIDDEN => PosSyncError::Auth(format!("the server denied access ({detail})")),
+        s if s.is_server_error() => PosSyncError::Server(format!("{path} failed on the server ({detail}); will retry")),
+        _ if detail.starts_with("checksum_mismatch") => {
+            PosSyncError::Integrity(format!("the server saw a corrupted request ({detail}); will retry"))
+        }
+        _ => PosSyncError::Server(format!("the server refused {path} ({detail})")),
+    })
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_base_url("https://pos.example.com/").is_ok());
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(check_base_url("http://localhost:1").is_ok());
+        assert!(check_base_url("http://[::1]:1").is_ok());
+        let err = check_base_url("http://pos.example.com").unwrap_err();
+        assert!(err.to_string().contains("plain http"), "{err}");
+        assert!(check_base_url("http://10.0.0.1").is_err());
+        assert!(check_base_url("ftp://x").is_err());
+        assert!(check_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn error_answers_become_typed_errors() {
+        let body = br#"{"error":{"code":"rate_limited","message":"slow down"}}"#;
+        let err = decode::<UploadResponse>(StatusCode::TOO_MANY_REQUESTS, Some(2000), body, "/x")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            PosSyncError::RateLimited {
+                retry_after_ms: 2000
+            }
+        );
+        let err =
+            decode::<UploadResponse>(StatusCode::BAD_GATEWAY, None, b"<html>", "/x").unwrap_err();
+        assert!(
+            matches!(&err, PosSyncError::Server(m) if m.contains("HTTP 502")),
+            "{err}"
+        );
+        assert!(err.is_transient());
+        let bad = br#"{"error":{"code":"checksum_mismatch","message":"batch"}}"#;
+        let err = decode::<UploadResponse>(StatusCode::BAD_REQUEST, None, bad, "/x").unwrap_err();
+        assert!(matches!(err, PosSyncError::Integrity(_)));
+        let err =
+            decode::<UploadResponse>(StatusCode::OK, None, b"{\"results\":5}", "/x").unwrap_err();
+        assert!(err.to_string().contains("not valid protocol JSON"));
+    }
+}
