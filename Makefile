@@ -1,0 +1,28 @@
+# The commands a newcomer needs (see README.md). Each target installs what it needs.
+.PHONY: demo test lint test-rust bindings clean
+
+CARGO ?= cargo
+
+## demo: build, start the reference server on an embedded SQLite database, play a day of two tills
+demo:
+	$(CARGO) run --quiet --example demo
+
+## test: every check and test in the repository (what CI runs)
+test: lint test-rust
+
+## lint: rustfmt and clippy with warnings denied
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## test-rust: unit, integration and conformance tests of the core, engine and server
+test-rust:
+	$(CARGO) test --workspace
+
+## bindings: generate the Kotlin and Swift bindings from the built library
+bindings:
+	scripts/generate-bindings.sh all
+
+clean:
+	$(CARGO) clean
+	rm -rf android/build ios/build ios/.build
