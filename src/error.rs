@@ -95,7 +95,8 @@ impl PosSyncError {
         }
     }
 
-    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+    /// Shorthand for `InvalidInput`.
+    pub fn invalid(msg: impl Into<String>) -> Self {
         PosSyncError::InvalidInput(msg.into())
     }
 }

@@ -1,1 +1,274 @@
-fn main() {}
+//! `pos-sync`: inspect and operate a till's device database (for support staff).
+//! Human-readable output by default, `--json` for machines. Inspection commands open the
+//! database read-only, so they are safe while the app runs.
+
+use pos_sync::model::{EntityType, SyncState};
+use pos_sync::store::queue::{self, HealthThresholds};
+use pos_sync::store::{catalog, check, conflicts, history, Durability, Store};
+use pos_sync::{PosSyncError, Result};
+use serde::Serialize;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+pos-sync: inspect and operate a pos-sync device database
+
+usage: pos-sync --db PATH [--json] COMMAND
+
+commands:
+  status                      queue counts by state and entity type, and the health level
+  queue [--state S] [--type T] [--limit N]
+                              queued changes in sync order (S: pending, syncing, synced,
+                              failed, conflict; T: sale, stock_adjustment, customer)
+  log [--limit N]             recent sync runs and their steps
+  audit [--limit N]           recent audit trail entries
+  conflicts                   conflicts waiting for manual review
+  check                       SQLite integrity check plus the queue's invariants;
+                              exits 1 when something is wrong
+  import products FILE.json   load a JSON array of products into the catalog
+  export-unsynced             print every change not yet synced as JSON lines (works on a
+                              damaged database as far as it can be read)
+";
+
+struct Args {
+    db: String,
+    json: bool,
+    command: Vec<String>,
+}
+
+fn parse_args() -> std::result::Result<Args, String> {
+    let mut db = None;
+    let mut json = false;
+    let mut command = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--db" => db = Some(args.next().ok_or("--db needs a path")?),
+            "--json" => json = true,
+            "-h" | "--help" => return Err(String::new()),
+            _ => command.push(arg),
+        }
+    }
+    let db = db.ok_or("missing --db PATH")?;
+    if command.is_empty() {
+        return Err("missing a command".into());
+    }
+    Ok(Args { db, json, command })
+}
+
+/// The value of `--name V` in a command's arguments.
+fn option(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn limit(args: &[String]) -> std::result::Result<u32, String> {
+    option(args, "--limit")
+        .map(|v| v.parse().map_err(|_| format!("--limit must be a number, got '{v}'")))
+        .unwrap_or(Ok(50))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}\n");
+            }
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+    } else {
+        human(value);
+    }
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn run(args: &Args) -> Result<ExitCode> {
+    let cmd = &args.command;
+    let rest = &cmd[1..];
+    let now = chrono::Utc::now().timestamp_millis();
+    match cmd[0].as_str() {
+        "status" => {
+            let store = Store::open_read_only(&args.db)?;
+            let stats = store.read(|c| queue::stats(c, &HealthThresholds::default(), now))?;
+            print(args.json, &stats, |s| {
+                println!("health: {:?}{}", s.health, if s.health_reason.is_empty() { String::new() } else { format!(" — {}", s.health_reason) });
+                println!("pending {}  syncing {}  synced {}  failed {} (rejected {})  conflict {}", s.pending, s.syncing, s.synced, s.failed, s.rejected, s.conflict);
+                if let Some(age) = s.oldest_unsynced_age_ms {
+                    println!("oldest unsynced change: {} s old", age / 1000);
+                }
+                println!("bytes waiting: {}", s.bytes_pending);
+                println!("{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}", "entity", "pending", "syncing", "synced", "failed", "conflict");
+                for e in &s.by_entity {
+                    println!("{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}", e.entity_type.as_str(), e.pending, e.syncing, e.synced, e.failed, e.conflict);
+                }
+            });
+        }
+        "queue" => {
+            let state = option(rest, "--state")
+                .map(|s| SyncState::parse(&s).ok_or_else(|| PosSyncError::invalid(format!("unknown state '{s}'"))))
+                .transpose()?;
+            let entity = option(rest, "--type")
+                .map(|t| t.parse::<EntityType>().map_err(|e| PosSyncError::invalid(e.to_string())))
+                .transpose()?;
+            let limit = limit(rest).map_err(PosSyncError::invalid)?;
+            let store = Store::open_read_only(&args.db)?;
+            let items = store.read(|c| queue::items(c, state, entity, limit))?;
+            print(args.json, &items, |items| {
+                println!("{:<36} {:<16} {:<9} {:>3}  {:<19}  last error", "change id", "entity", "state", "try", "created");
+                for i in items {
+                    println!(
+                        "{:<36} {:<16} {:<9} {:>3}  {:<19}  {}",
+                        i.change_id,
+                        format!("{} {}", i.entity_type.as_str(), i.entity_id).chars().take(16).collect::<String>(),
+                        i.status.as_str(),
+                        i.attempts,
+                        time(i.created_at_ms),
+                        i.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            });
+        }
+        "log" => {
+            let limit = limit(rest).map_err(PosSyncError::invalid)?;
+            let store = Store::open_read_only(&args.db)?;
+            let log = store.read(|c| history::recent_log(c, limit))?;
+            print(args.json, &log, |log| {
+                for l in log {
+                    println!(
+                        "{}  {:<8} {:<16} {:<8} {:>6} records  {}{}",
+                        time(l.started_at_ms),
+                        l.run_id.chars().take(8).collect::<String>(),
+                        l.sync_type,
+                        l.direction,
+                        l.records_count,
+                        l.status,
+                        l.error_message.as_deref().map(|e| format!(" — {e}")).unwrap_or_default()
+                    );
+                }
+            });
+        }
+        "audit" => {
+            let limit = limit(rest).map_err(PosSyncError::invalid)?;
+            let store = Store::open_read_only(&args.db)?;
+            let audit = store.read(|c| history::recent_audit(c, limit))?;
+            print(args.json, &audit, |audit| {
+                for a in audit {
+                    println!("{}  {:<14} {} {} v{}", time(a.at_ms), a.event, a.entity_type.as_str(), a.entity_id, a.version.unwrap_or(0));
+                }
+            });
+        }
+        "conflicts" => {
+            let store = Store::open_read_only(&args.db)?;
+            let open = store.read(conflicts::open)?;
+            print(args.json, &open, |open| {
+                if open.is_empty() {
+                    println!("no conflicts waiting for review");
+                }
+                for c in open {
+                    println!("{}  {} {}: {}", c.conflict_id, c.entity_type.as_str(), c.entity_id, c.reason);
+                    println!("  device: {}\n  server: {}", c.local_json, c.server_json);
+                }
+            });
+        }
+        "check" => {
+            let store = Store::open_read_only(&args.db)?;
+            let report = store.read(check::integrity_check)?;
+            print(args.json, &report, |r| {
+                if r.ok {
+                    println!("ok: the database and the sync queue are consistent");
+                }
+                for p in &r.problems {
+                    println!("problem: {p}");
+                }
+                for w in &r.warnings {
+                    println!("note: {w}");
+                }
+            });
+            if !report.ok {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        "import" => {
+            let (Some("products"), Some(file)) = (rest.first().map(String::as_str), rest.get(1)) else {
+                return Err(PosSyncError::invalid("usage: import products FILE.json"));
+            };
+            let json = std::fs::read_to_string(file)
+                .map_err(|e| PosSyncError::invalid(format!("cannot read '{file}': {e}")))?;
+            let store = Store::open(&args.db, Durability::Normal)?;
+            let count = store.write(|tx| catalog::import_products(tx, &json))?;
+            print(args.json, &serde_json::json!({ "imported": count }), |_| {
+                println!("imported {count} products");
+            });
+        }
+        "export-unsynced" => export_unsynced(&args.db)?,
+        other => {
+            return Err(PosSyncError::invalid(format!("unknown command '{other}'; run pos-sync --help")));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints every unsynced change as one JSON object per line, reading row by row so a
+/// damaged page loses only the rows on it (which are reported on stderr).
+fn export_unsynced(path: &str) -> Result<()> {
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = conn.prepare(
+        "SELECT id, entity_type, entity_id, action, status, payload, created_at FROM sync_queue \
+         WHERE status != 'SYNCED' ORDER BY priority, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let (mut exported, mut unreadable) = (0, 0);
+    loop {
+        match rows.next() {
+            Ok(Some(row)) => {
+                let record = (|| -> rusqlite::Result<serde_json::Value> {
+                    let payload: String = row.get(5)?;
+                    Ok(serde_json::json!({
+                        "change_id": row.get::<_, String>(0)?,
+                        "entity_type": row.get::<_, String>(1)?,
+                        "entity_id": row.get::<_, String>(2)?,
+                        "action": row.get::<_, String>(3)?,
+                        "status": row.get::<_, String>(4)?,
+                        "payload": serde_json::from_str::<serde_json::Value>(&payload).unwrap_or(serde_json::Value::String(payload)),
+                        "created_at": row.get::<_, i64>(6)?,
+                    }))
+                })();
+                match record {
+                    Ok(v) => {
+                        println!("{v}");
+                        exported += 1;
+                    }
+                    Err(_) => unreadable += 1,
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("stopped reading: {e}");
+                unreadable += 1;
+                break;
+            }
+        }
+    }
+    eprintln!("exported {exported} unsynced changes; {unreadable} could not be read");
+    Ok(())
+}

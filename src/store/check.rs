@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::protocol::payload_checksum;
 use rusqlite::Connection;
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct IntegrityReport {
     /// No problems found (warnings do not count).
     pub ok: bool,

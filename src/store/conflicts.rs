@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::model::EntityType;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct Conflict {
     /// The server's conflict id, passed to `resolve_conflict`.
     pub conflict_id: String,

@@ -25,17 +25,22 @@ pub struct Customer {
     pub updated_hlc: i64,
 }
 
-const CUSTOMER_COLUMNS: &str = "c.id, c.name, c.phone, c.email, c.payload, c.version, \
+const CUSTOMER_COLUMNS: &str = "c.id, c.name, NULL, c.email, c.payload, c.version, \
      EXISTS (SELECT 1 FROM sync_queue q WHERE q.entity_type = 'customer' AND q.entity_id = c.id \
      AND q.status != 'SYNCED'), c.updated_hlc";
 
 fn customer_from_row(r: &Row) -> rusqlite::Result<Customer> {
+    let json: String = r.get(4)?;
+    // The phone column holds digits for searching; the app gets the number as it typed it.
+    let phone = serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|doc| doc.get("phone").and_then(|p| p.as_str()).map(str::to_owned));
     Ok(Customer {
         id: r.get(0)?,
         name: r.get(1)?,
-        phone: r.get(2)?,
+        phone: phone.filter(|p| !p.is_empty()),
         email: r.get(3)?,
-        json: r.get(4)?,
+        json,
         version: r.get(5)?,
         pending_upload: r.get(6)?,
         updated_hlc: r.get(7)?,
@@ -252,7 +257,7 @@ mod tests {
             .write(|tx| create(tx, r#"{"id":"c1","name":"Anna Schmidt","phone":"+49 170 1234567","email":"anna@example.com"}"#, 1))
             .unwrap();
         assert_eq!((c.version, c.pending_upload), (0, true));
-        assert_eq!(c.phone.as_deref(), Some("491701234567"));
+        assert_eq!(c.phone.as_deref(), Some("+49 170 1234567"));
         let search_ids = |q: &str| -> Vec<String> {
             store
                 .read(|conn| search(conn, q, 10))

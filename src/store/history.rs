@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 // ----------------------------------------------------------------------------- sync log
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct SyncLogEntry {
     pub id: String,
     pub run_id: String,
@@ -94,7 +94,7 @@ pub fn recent_log(conn: &Connection, limit: u32) -> Result<Vec<SyncLogEntry>> {
 
 // ----------------------------------------------------------------------------- audit
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct AuditEntry {
     pub at_ms: i64,
     pub run_id: Option<String>,

@@ -36,7 +36,9 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    in_memory: bool,
+    /// Reads go through the writer: an in-memory database is private to its connection,
+    /// and a read-only inspection needs no pool.
+    single_connection: bool,
 }
 
 impl Store {
@@ -72,7 +74,28 @@ impl Store {
             path: PathBuf::from(path),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            in_memory,
+            single_connection: in_memory,
+        })
+    }
+
+    /// Opens an existing database for inspection only: no migration, no recovery, no
+    /// writes, so support tools can look at a till's database while the app runs (or at a
+    /// damaged copy).
+    pub fn open_read_only(path: &str) -> Result<Store> {
+        if !Path::new(path).exists() {
+            return Err(PosSyncError::NotFound(format!("no database at '{path}'")));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        migrations::check_supported(&conn)?;
+        Ok(Store {
+            path: PathBuf::from(path),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            single_connection: true,
         })
     }
 
@@ -92,8 +115,7 @@ impl Store {
     /// Runs `f` on a reader connection (a consistent snapshot for the duration of `f`
     /// when `f` opens a transaction; single statements are always consistent).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        if self.in_memory {
-            // An in-memory database is private to its connection: read through the writer.
+        if self.single_connection {
             let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
             return f(&conn);
         }

@@ -20,7 +20,7 @@ pub struct NewChange<'a> {
 }
 
 /// A queued change as the uploader and the app see it.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, uniffi::Record)]
 pub struct QueueItem {
     pub change_id: String,
     pub entity_type: EntityType,
@@ -382,7 +382,7 @@ pub fn next_retry_at(conn: &Connection) -> Result<Option<i64>> {
 }
 
 /// Counts of one entity type in the queue.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct EntityQueueCounts {
     pub entity_type: EntityType,
     pub pending: i64,
@@ -393,7 +393,8 @@ pub struct EntityQueueCounts {
 }
 
 /// What the app's sync indicator shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
 pub enum QueueHealth {
     Ok,
     Warning,
@@ -401,7 +402,7 @@ pub enum QueueHealth {
 }
 
 /// When the queue counts as unhealthy. Defaults suit a till that syncs every few minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct HealthThresholds {
     #[uniffi(default = 500)]
     pub warning_pending: i64,
@@ -425,7 +426,7 @@ impl Default for HealthThresholds {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 pub struct QueueStats {
     pub pending: i64,
     pub syncing: i64,

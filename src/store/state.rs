@@ -79,8 +79,10 @@ pub fn observe_hlc(tx: &Transaction, remote: i64, now_ms: i64) -> Result<()> {
     let (last, offset): (i64, i64) = tx
         .prepare_cached("SELECT hlc_last, clock_offset_ms FROM device_state")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    tx.prepare_cached("UPDATE device_state SET hlc_last = ?1")?
-        .execute([hlc::observe(last, remote, now_ms + offset)])?;
+    tx.prepare_cached(
+        "UPDATE device_state SET hlc_last = ?1, hlc_remote_max = MAX(hlc_remote_max, ?2)",
+    )?
+    .execute([hlc::observe(last, remote, now_ms + offset), remote])?;
     Ok(())
 }
 
@@ -89,9 +91,16 @@ pub fn clock_offset(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT clock_offset_ms FROM device_state", [], |r| r.get(0))?)
 }
 
-pub fn set_clock_offset(tx: &Transaction, offset_ms: i64) -> Result<()> {
-    tx.prepare_cached("UPDATE device_state SET clock_offset_ms = ?1")?
-        .execute([offset_ms])?;
+/// Stores the offset learned from a server answer at device time `now_ms`. A clock that
+/// was running ahead also pulls the HLC back to the corrected time (never below what was
+/// seen from the server): otherwise every later edit would keep the wrong clock's lead and
+/// win conflicts it should lose.
+pub fn set_clock_offset(tx: &Transaction, offset_ms: i64, now_ms: i64) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE device_state SET clock_offset_ms = ?1, \
+         hlc_last = MAX(hlc_remote_max, MIN(hlc_last, ?2))",
+    )?
+    .execute([offset_ms, hlc::pack(now_ms + offset_ms, 0)])?;
     Ok(())
 }
 
@@ -145,7 +154,7 @@ mod tests {
     #[test]
     fn hlc_uses_server_corrected_clock() {
         let (_d, store) = temp_store();
-        store.write(|tx| set_clock_offset(tx, 86_400_000)).unwrap();
+        store.write(|tx| set_clock_offset(tx, 86_400_000, 1_000)).unwrap();
         let stamp = store.write(|tx| next_hlc(tx, 1_000)).unwrap();
         assert_eq!(hlc::millis(stamp), 86_401_000);
         store
@@ -153,5 +162,20 @@ mod tests {
             .unwrap();
         let after = store.write(|tx| next_hlc(tx, 1_000)).unwrap();
         assert!(after > hlc::pack(90_000_000, 5));
+    }
+
+    #[test]
+    fn a_clock_found_running_ahead_is_pulled_back_but_not_below_the_server() {
+        let (_d, store) = temp_store();
+        let day = 86_400_000;
+        let ahead = store.write(|tx| next_hlc(tx, 10 * day)).unwrap();
+        store
+            .write(|tx| observe_hlc(tx, hlc::pack(9 * day + 5, 0), 10 * day))
+            .unwrap();
+        // The server says the device is a day ahead.
+        store.write(|tx| set_clock_offset(tx, -day, 10 * day)).unwrap();
+        let corrected = store.write(|tx| next_hlc(tx, 10 * day + 1)).unwrap();
+        assert!(corrected < ahead);
+        assert_eq!(hlc::millis(corrected), 9 * day + 5, "never below the server's timestamp");
     }
 }

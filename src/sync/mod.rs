@@ -524,6 +524,7 @@ impl Syncer {
         tx: &rusqlite::Transaction,
         server_time: i64,
     ) -> Result<()> {
-        crate::store::state::set_clock_offset(tx, server_time - self.now())
+        let now = self.now();
+        crate::store::state::set_clock_offset(tx, server_time - now, now)
     }
 }

@@ -8,11 +8,13 @@ CREATE TABLE device_meta (
 ) WITHOUT ROWID;
 
 -- The hot per-sale state lives in one row so recording a sale updates a single row:
--- the next receipt number (gapless) and the last hybrid-logical-clock timestamp issued.
+-- the next receipt number (gapless), the last hybrid-logical-clock timestamp issued, the
+-- newest timestamp seen from the server, and the device clock's offset to the server's.
 CREATE TABLE device_state (
   id              INTEGER PRIMARY KEY CHECK (id = 1),
   next_receipt    INTEGER NOT NULL DEFAULT 1,
   hlc_last        INTEGER NOT NULL DEFAULT 0,
+  hlc_remote_max  INTEGER NOT NULL DEFAULT 0,
   clock_offset_ms INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO device_state (id) VALUES (1);
