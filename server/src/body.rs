@@ -4,7 +4,7 @@
 use crate::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use pos_sync::protocol::{limits::MAX_BODY_BYTES, ErrorCode};
 use serde_json::Value;
 use std::io::Read;
@@ -15,24 +15,40 @@ fn too_large() -> ApiError {
     ))
 }
 
+/// An oversized body is still read (and thrown away) up to this many bytes before the 413
+/// goes out: closing a socket with unread data resets the connection, and the client would
+/// see "connection reset" instead of the answer.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// Reads the whole body, at most `MAX_BODY_BYTES` both before and after gzip decoding.
-pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+pub async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
         return Err(too_large());
     }
-    let raw = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
-            return Err(ApiError::invalid_request(format!(
-                "could not read the body: {e}"
-            )))
+    let mut raw = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::invalid_request(format!("could not read the body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len() as u64;
+        if total > DRAIN_LIMIT {
+            break;
         }
-    };
+        if total <= MAX_BODY_BYTES as u64 {
+            raw.extend_from_slice(&data);
+        }
+    }
+    if total > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
+    let raw = Bytes::from(raw);
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());

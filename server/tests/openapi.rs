@@ -568,3 +568,107 @@ async fn the_document_lists_exactly_the_routes_the_server_serves() {
         assert_eq!(r.status, status, "{m} {path}");
     }
 }
+
+/// The JSON block that follows `<!-- checked-example: NAME -->` in docs/protocol.md.
+fn doc_example(doc: &str, name: &str) -> Value {
+    let marker = format!("<!-- checked-example: {name} -->");
+    let start = doc
+        .find(&marker)
+        .unwrap_or_else(|| panic!("protocol.md has no example {name}"));
+    let rest = &doc[start + marker.len()..];
+    let body = rest
+        .trim_start()
+        .strip_prefix("```json")
+        .expect("a json block follows the marker");
+    let end = body.find("```").expect("the block ends");
+    serde_json::from_str(&body[..end]).unwrap_or_else(|e| panic!("example {name} is not JSON: {e}"))
+}
+
+#[test]
+fn protocol_md_examples_and_test_vectors_are_true() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md"))
+        .unwrap();
+
+    // Examples match the schemas, and their checksums are real.
+    for (name, schema) in [
+        ("upload-request", "UploadRequest"),
+        ("upload-response", "UploadResponse"),
+        ("download-response", "DownloadResponse"),
+        ("status-response", "StatusResponse"),
+        ("resolve-request", "ResolveRequest"),
+        ("resolve-response", "ResolveResponse"),
+        ("error-body", "ErrorBody"),
+        ("webhook-event", "WebhookEvent"),
+    ] {
+        valid(schema, &doc_example(&doc, name));
+    }
+    let upload: pos_sync::protocol::UploadRequest =
+        serde_json::from_value(doc_example(&doc, "upload-request")).unwrap();
+    assert_eq!(upload.checksum, batch_checksum(&upload.changes));
+    for c in &upload.changes {
+        assert_eq!(c.checksum, payload_checksum(&c.payload), "{}", c.change_id);
+    }
+    let download: DownloadResponse =
+        serde_json::from_value(doc_example(&doc, "download-response")).unwrap();
+    assert_eq!(download.checksum, batch_checksum(&download.records));
+    let uploaded: UploadResponse =
+        serde_json::from_value(doc_example(&doc, "upload-response")).unwrap();
+    let resolved: ResolveResponse =
+        serde_json::from_value(doc_example(&doc, "resolve-response")).unwrap();
+    let conflict_record = uploaded.results[1].server_record.clone().unwrap();
+    for r in download
+        .records
+        .iter()
+        .chain([&conflict_record, &resolved.record])
+    {
+        assert_eq!(r.checksum, payload_checksum(&r.payload), "{}", r.entity_id);
+    }
+    let request: ResolveRequest =
+        serde_json::from_value(doc_example(&doc, "resolve-request")).unwrap();
+    assert_eq!(
+        request.checksum,
+        request.payload.as_ref().map(payload_checksum)
+    );
+
+    // The test-vector table: canonical form, SHA-256 and drift contribution.
+    let vectors: Vec<Vec<String>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `") && l.matches('`').count() == 4)
+        .map(|l| {
+            l.split(" | ")
+                .map(|c| {
+                    c.trim_matches(|ch| ch == '|' || ch == ' ' || ch == '`')
+                        .to_string()
+                })
+                .collect()
+        })
+        .filter(|cells: &Vec<String>| cells.len() == 3 && cells[1].len() == 64)
+        .collect();
+    assert_eq!(vectors.len(), 4, "four test vectors");
+    for cells in vectors {
+        let value: Value = serde_json::from_str(&cells[0]).unwrap();
+        assert_eq!(
+            pos_sync::protocol::canonical_json(&value),
+            cells[0],
+            "canonical form"
+        );
+        assert_eq!(payload_checksum(&value), cells[1], "sha256 of {}", cells[0]);
+        assert_eq!(
+            pos_sync::protocol::drift_checksum(&cells[1]).to_string(),
+            cells[2]
+        );
+    }
+    let shuffled: Value =
+        serde_json::from_str(r#"{ "b": [1, {"d": true, "c": null}], "a": "Grüße / \"q\"" }"#)
+            .unwrap();
+    assert!(doc.contains(&format!(
+        "`{}`",
+        pos_sync::protocol::canonical_json(&shuffled)
+    )));
+    let signature =
+        pos_sync_server::webhooks::signature("whsec_test", br#"{"event":"changes.applied"}"#);
+    assert!(
+        doc.contains(&format!("`{signature}`")),
+        "webhook signature vector"
+    );
+}
