@@ -1,0 +1,166 @@
+//! pos-sync-server: the reference implementation of the pos-sync protocol
+//! (docs/protocol.md, docs/openapi.yaml). A library with a thin binary, so tests elsewhere in
+//! the workspace can start a real server in-process (`testing::spawn`) or as a process.
+//!
+//! One module per responsibility: `config` (command line, tokens file), `auth` (bearer
+//! tokens, store scoping, protocol header), `ratelimit`, `body` (size limit, gzip, JSON),
+//! `db` (all SQL), `upload`, `download`, `status`, `resolve`, `webhooks`, `admin`, `error`
+//! (JSON error bodies), `testing` (in-process spawn helper).
+
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod db;
+pub mod download;
+pub mod error;
+pub mod logging;
+pub mod ratelimit;
+pub mod resolve;
+pub mod status;
+pub mod testing;
+pub mod upload;
+pub mod webhooks;
+
+pub use config::{Config, DeviceToken, WebhookRetry};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use pos_sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+
+/// What every handler shares.
+pub struct AppState {
+    pub db: db::Db,
+    pub auth: auth::Auth,
+    pub limiter: ratelimit::RateLimiter,
+    pub webhooks: webhooks::Webhooks,
+    pub admin_token: Option<String>,
+}
+
+/// Every response says which protocol version the server speaks.
+async fn protocol_header(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
+    response
+}
+
+/// The HTTP surface: the four sync endpoints, the admin routes, JSON errors everywhere,
+/// gzip responses for clients that accept them.
+pub fn router(state: Arc<AppState>) -> Router {
+    let sync = Router::new()
+        .route("/api/sync/upload", post(upload::handler))
+        .route("/api/sync/download", get(download::handler))
+        .route("/api/sync/status", get(status::handler))
+        .route("/api/sync/resolve", post(resolve::handler))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_device));
+    let admin = Router::new()
+        .route(
+            "/admin/stores/{store_id}/records/{entity_type}",
+            get(admin::list_records).put(admin::put_records),
+        )
+        .route(
+            "/admin/stores/{store_id}/records/{entity_type}/{entity_id}",
+            delete(admin::delete_record),
+        )
+        .route("/admin/stores/{store_id}/stock", get(admin::stock))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    Router::new()
+        .merge(sync)
+        .merge(admin)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn(protocol_header))
+        .layer(from_fn(error::json_errors))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    webhook_worker: Option<JoinHandle<()>>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens the database, starts the webhook task and binds the listener.
+    pub async fn bind(config: Config) -> Result<Server, String> {
+        let db = db::Db::open(&config.db)
+            .map_err(|e| format!("cannot open database '{}': {e}", config.db))?;
+        let (webhooks, webhook_worker) = webhooks::Webhooks::start(
+            config.webhooks.clone(),
+            config.webhook_secret.clone(),
+            config.webhook_retry,
+        );
+        let state = Arc::new(AppState {
+            db,
+            auth: auth::Auth::new(&config.devices),
+            limiter: ratelimit::RateLimiter::new(config.rate_limit, config.rate_window),
+            webhooks,
+            admin_token: config.admin_token.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        log::info!(
+            "listening on {addr}: {} device tokens, database {}, admin {}, {} webhook(s)",
+            config.devices.len(),
+            config.db,
+            if config.admin_token.is_some() {
+                "on"
+            } else {
+                "off"
+            },
+            config.webhooks.len()
+        );
+        Ok(Server {
+            listener,
+            router: router(state),
+            webhook_worker,
+            addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves until `shutdown` completes, then finishes requests in flight and gives queued
+    /// webhook deliveries a moment to go out.
+    pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        if let Some(worker) = self.webhook_worker {
+            let _ = tokio::time::timeout(Duration::from_secs(3), worker).await;
+        }
+        log::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! Start a real server in-process for tests: its own thread and Tokio runtime, an
+//! in-memory database, listening on 127.0.0.1 with a free port.
+//!
+//! ```no_run
+//! let server = pos_sync_server::testing::spawn(&[("tok-1", "till-1", "store-a")], Some("admin"));
+//! let url = server.url(); // "http://127.0.0.1:PORT"
+//! // ... drive it over HTTP ...
+//! server.shutdown();
+//! ```
+
+use crate::config::{Config, DeviceToken};
+use crate::Server;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// A server running on its own thread. Dropping it stops the server (without waiting).
+pub struct TestServer {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops the server and waits until it has finished.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Starts a server for `devices` given as `(token, device_id, store_id)`, with the admin
+/// routes behind `admin_token` when given. Panics if it cannot start.
+pub fn spawn(devices: &[(&str, &str, &str)], admin_token: Option<&str>) -> TestServer {
+    let config = Config {
+        devices: devices
+            .iter()
+            .map(|(t, d, s)| DeviceToken::new(t, d, s))
+            .collect(),
+        admin_token: admin_token.map(str::to_string),
+        ..Config::default()
+    };
+    spawn_with(config).expect("the test server starts")
+}
+
+/// Starts a server with any configuration (e.g. a tiny rate limit, webhooks).
+pub fn spawn_with(config: Config) -> Result<TestServer, String> {
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("pos-sync-test-server".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start a Tokio runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let server = match Server::bind(config).await {
+                    Ok(server) => server,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(server.url()));
+                let stopped = async move {
+                    let _ = stop_rx.await;
+                };
+                if let Err(e) = server.run(stopped).await {
+                    log::error!("test server failed: {e}");
+                }
+            });
+        })
+        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    let url = ready_rx
+        .recv()
+        .map_err(|_| "the server thread stopped before it was ready".to_string())??;
+    Ok(TestServer {
+        url,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
