@@ -255,6 +255,18 @@ impl StoreTx<'_> {
         }
     }
 
+    /// The timestamp to store for a device's edit: its own, observed by the server's clock —
+    /// unless it lies more than `MAX_OBSERVED_DRIFT_MS` in the server's future (a device
+    /// clock running ahead), in which case the server's own timestamp replaces it, so a
+    /// wrong clock cannot make an edit win conflicts for days.
+    pub fn stamp(&mut self, device_hlc: i64) -> i64 {
+        if hlc::millis(device_hlc) > now_ms() + MAX_OBSERVED_DRIFT_MS {
+            return self.tick();
+        }
+        self.observe(device_hlc);
+        device_hlc
+    }
+
     /// Takes the store's next sequence number. The counter row's write lock serializes
     /// writers, so sequence order equals commit order.
     fn next_seq(&self) -> rusqlite::Result<i64> {

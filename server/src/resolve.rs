@@ -112,12 +112,12 @@ pub async fn handler(
                             )))
                         }
                     }
-                    tx.observe(request.hlc);
+                    let stamp = tx.stamp(request.hlc);
                     let record = tx.put_record(
                         conflict.entity_type,
                         &conflict.entity_id,
                         Some(&payload),
-                        request.hlc,
+                        stamp,
                     )?;
                     let written = WrittenChange {
                         entity_type: record.entity_type,

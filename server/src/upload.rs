@@ -340,8 +340,8 @@ fn apply_append_only(
         tx.record_applied(device_id, &outcome)?;
         return Ok((outcome, None));
     }
-    tx.observe(change.hlc);
-    let record = tx.put_record(kind, &change.entity_id, Some(&change.payload), change.hlc)?;
+    let stamp = tx.stamp(change.hlc);
+    let record = tx.put_record(kind, &change.entity_id, Some(&change.payload), stamp)?;
     for (product, delta) in &effects {
         tx.add_stock(product, delta)?;
     }
@@ -459,9 +459,8 @@ fn apply_customer(
         |r: &ServerRecord| !r.deleted && r.checksum == payload_checksum(&change.payload);
     match (change.action, current) {
         (Action::Create, None) => {
-            tx.observe(change.hlc);
-            let record =
-                tx.put_record(kind, &change.entity_id, Some(&change.payload), change.hlc)?;
+            let stamp = tx.stamp(change.hlc);
+            let record = tx.put_record(kind, &change.entity_id, Some(&change.payload), stamp)?;
             applied(tx, device_id, change, &record)
         }
         (Action::Create | Action::Update, Some(r)) if same_payload(&r) => {
@@ -495,9 +494,9 @@ fn apply_customer(
             conflict(tx, change, Some(r), reason)
         }
         (Action::Update | Action::Delete, Some(r)) if base == Some(r.version) && !r.deleted => {
-            tx.observe(change.hlc);
+            let stamp = tx.stamp(change.hlc);
             let payload = (change.action == Action::Update).then_some(&change.payload);
-            let record = tx.put_record(kind, &change.entity_id, payload, change.hlc)?;
+            let record = tx.put_record(kind, &change.entity_id, payload, stamp)?;
             applied(tx, device_id, change, &record)
         }
         (Action::Delete, None) => applied_noop(tx, device_id, change, 0),

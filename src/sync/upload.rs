@@ -106,11 +106,13 @@ impl Syncer {
                 &response.results,
                 response.server_time,
             )?;
-            uploaded += response
+            let confirmed = response
                 .results
                 .iter()
                 .filter(|r| matches!(r.status, ChangeStatus::Applied | ChangeStatus::Duplicate))
                 .count() as i64;
+            uploaded += confirmed;
+            run.report.uploaded += confirmed;
             // Conflicted rows stay SYNCING (and guarded) until settled.
             guard.ids = conflicts
                 .iter()
