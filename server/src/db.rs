@@ -270,13 +270,13 @@ impl StoreTx<'_> {
     /// Takes the store's next sequence number. The counter row's write lock serializes
     /// writers, so sequence order equals commit order.
     fn next_seq(&self) -> rusqlite::Result<i64> {
-        self.tx.query_row(
-            "INSERT INTO store_seq (store_id, last_seq) VALUES (?1, 1)
-             ON CONFLICT (store_id) DO UPDATE SET last_seq = last_seq + 1
-             RETURNING last_seq",
-            params![self.store_id],
-            |r| r.get(0),
-        )
+        self.tx
+            .prepare_cached(
+                "INSERT INTO store_seq (store_id, last_seq) VALUES (?1, 1)
+                 ON CONFLICT (store_id) DO UPDATE SET last_seq = last_seq + 1
+                 RETURNING last_seq",
+            )?
+            .query_row(params![self.store_id], |r| r.get(0))
     }
 
     pub fn get_record(
@@ -285,11 +285,11 @@ impl StoreTx<'_> {
         entity_id: &str,
     ) -> rusqlite::Result<Option<ServerRecord>> {
         self.tx
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records
+                 WHERE store_id = ?1 AND entity_type = ?2 AND entity_id = ?3"
+            ))?
             .query_row(
-                &format!(
-                    "SELECT {RECORD_COLUMNS} FROM records
-                     WHERE store_id = ?1 AND entity_type = ?2 AND entity_id = ?3"
-                ),
                 params![self.store_id, entity_type.as_str(), entity_id],
                 record_from_row,
             )
@@ -320,7 +320,7 @@ impl StoreTx<'_> {
         };
         let seq = self.next_seq()?;
         let payload_text = payload.map(|p| p.to_string());
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO records
                 (store_id, entity_type, entity_id, version, deleted, updated_hlc, payload, checksum, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -328,6 +328,7 @@ impl StoreTx<'_> {
                 version = excluded.version, deleted = excluded.deleted,
                 updated_hlc = excluded.updated_hlc, payload = excluded.payload,
                 checksum = excluded.checksum, seq = excluded.seq",
+        )?.execute(
             params![
                 self.store_id,
                 entity_type.as_str(),
@@ -351,19 +352,20 @@ impl StoreTx<'_> {
             count_delta += 1;
             sum_delta = sum_delta.wrapping_add(drift_checksum(&record.checksum));
         }
-        self.tx.execute(
-            "INSERT INTO type_stats (store_id, entity_type, live_count, checksum_sum)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO type_stats (store_id, entity_type, live_count, checksum_sum)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (store_id, entity_type) DO UPDATE SET
                 live_count = live_count + excluded.live_count,
                 checksum_sum = (checksum_sum + excluded.checksum_sum) % 4294967296",
-            params![
+            )?
+            .execute(params![
                 self.store_id,
                 entity_type.as_str(),
                 count_delta,
                 i64::from(sum_delta)
-            ],
-        )?;
+            ])?;
         Ok(record)
     }
 
@@ -374,11 +376,10 @@ impl StoreTx<'_> {
     ) -> rusqlite::Result<Option<(String, ChangeResult)>> {
         let row: Option<(String, String)> = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT store_id, result_json FROM applied_changes WHERE change_id = ?1",
-                params![change_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row(params![change_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         row.map(|(store, json)| {
             serde_json::from_str(&json)
@@ -396,9 +397,10 @@ impl StoreTx<'_> {
 
     pub fn record_applied(&self, device_id: &str, result: &ChangeResult) -> rusqlite::Result<()> {
         let json = serde_json::to_string(result).expect("ChangeResult serializes");
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO applied_changes (change_id, store_id, device_id, result_json, applied_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?.execute(
             params![result.change_id, self.store_id, device_id, json, now_ms()],
         )?;
         Ok(())
@@ -406,9 +408,10 @@ impl StoreTx<'_> {
 
     /// Adds `delta` to the store's stock of `product_id` (a new product starts at 0).
     pub fn add_stock(&self, product_id: &str, delta: &Number) -> rusqlite::Result<()> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO stock (store_id, product_id, quantity) VALUES (?1, ?2, ?3)
              ON CONFLICT (store_id, product_id) DO UPDATE SET quantity = quantity + excluded.quantity",
+        )?.execute(
             params![self.store_id, product_id, number_to_sql(delta)],
         )?;
         Ok(())
@@ -442,11 +445,13 @@ impl StoreTx<'_> {
     ) -> rusqlite::Result<String> {
         let conflict_id = uuid::Uuid::new_v4().to_string();
         let payload = (!local_payload.is_null()).then(|| local_payload.to_string());
-        self.tx.execute(
-            "INSERT INTO conflicts (conflict_id, store_id, entity_type, entity_id, change_id,
+        self.tx
+            .prepare_cached(
+                "INSERT INTO conflicts (conflict_id, store_id, entity_type, entity_id, change_id,
                 local_payload, local_hlc, server_version, status, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
-            params![
+            )?
+            .execute(params![
                 conflict_id,
                 self.store_id,
                 entity_type.as_str(),
@@ -456,8 +461,7 @@ impl StoreTx<'_> {
                 local_hlc,
                 server_version,
                 now_ms()
-            ],
-        )?;
+            ])?;
         Ok(conflict_id)
     }
 
@@ -495,11 +499,12 @@ impl StoreTx<'_> {
     }
 
     pub fn close_conflict(&self, conflict_id: &str, resolution: &str) -> rusqlite::Result<()> {
-        self.tx.execute(
-            "UPDATE conflicts SET status = 'resolved', resolution = ?3, resolved_at = ?4
+        self.tx
+            .prepare_cached(
+                "UPDATE conflicts SET status = 'resolved', resolution = ?3, resolved_at = ?4
              WHERE store_id = ?1 AND conflict_id = ?2",
-            params![self.store_id, conflict_id, resolution, now_ms()],
-        )?;
+            )?
+            .execute(params![self.store_id, conflict_id, resolution, now_ms()])?;
         Ok(())
     }
 

@@ -106,3 +106,38 @@ pub fn spawn_with(config: Config) -> Result<TestServer, String> {
         thread: Some(thread),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawn_serves_until_shutdown() {
+        let server = spawn(&[("tok", "till-1", "store-1")], Some("admin"));
+        let url = server.url().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let status = |token: &'static str| {
+            let request = client
+                .get(format!("{url}/api/sync/status"))
+                .bearer_auth(token);
+            async move { request.send().await.map(|r| r.status().as_u16()) }
+        };
+        assert_eq!(runtime.block_on(status("tok")).unwrap(), 200);
+        assert_eq!(runtime.block_on(status("wrong")).unwrap(), 401);
+        server.shutdown();
+        assert!(runtime.block_on(status("tok")).is_err(), "stopped");
+
+        // Without an admin token the admin routes do not exist.
+        let server = spawn(&[("tok", "till-1", "store-1")], None);
+        let request = client
+            .get(format!("{}/admin/stores/store-1/stock", server.url()))
+            .bearer_auth("admin");
+        let code = runtime.block_on(async { request.send().await.unwrap().status().as_u16() });
+        assert_eq!(code, 404);
+    }
+}
