@@ -35,19 +35,36 @@ async fn an_expired_token_is_refreshed_once_and_a_bad_one_is_an_auth_error() {
     let world = World::start();
     let till = world.engine(TILL_1);
     till.record_sale(sale("tok-1", "p1", 1)).unwrap();
-    let provider = Arc::new(RotatingToken { fresh: TILL_1.0.into(), refreshes: AtomicUsize::new(0) });
+    let provider = Arc::new(RotatingToken {
+        fresh: TILL_1.0.into(),
+        refreshes: AtomicUsize::new(0),
+    });
     till.set_token_provider(provider.clone()).unwrap();
     let report = till.sync_now().await;
-    assert_eq!((report.outcome, report.uploaded), (SyncOutcome::Completed, 1), "{report:?}");
+    assert_eq!(
+        (report.outcome, report.uploaded),
+        (SyncOutcome::Completed, 1),
+        "{report:?}"
+    );
     assert!(provider.refreshes.load(Ordering::SeqCst) >= 1);
 
-    let bad = Arc::new(RotatingToken { fresh: "still-wrong".into(), refreshes: AtomicUsize::new(0) });
+    let bad = Arc::new(RotatingToken {
+        fresh: "still-wrong".into(),
+        refreshes: AtomicUsize::new(0),
+    });
     till.set_token_provider(bad).unwrap();
     till.record_sale(sale("tok-2", "p1", 1)).unwrap();
     let refused = till.sync_now().await;
     assert_eq!(refused.outcome, SyncOutcome::AuthError, "{refused:?}");
-    assert!(refused.error.unwrap().contains("check the device's credentials"));
-    assert_eq!(till.queue_stats().unwrap().failed, 1, "kept for later, not dropped");
+    assert!(refused
+        .error
+        .unwrap()
+        .contains("check the device's credentials"));
+    assert_eq!(
+        till.queue_stats().unwrap().failed,
+        1,
+        "kept for later, not dropped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +72,8 @@ async fn a_second_caller_joins_the_running_sync() {
     let world = World::start();
     let till = world.engine(TILL_1);
     for i in 0..50 {
-        till.record_sale(sale(&format!("join-{i}"), "p1", 1)).unwrap();
+        till.record_sale(sale(&format!("join-{i}"), "p1", 1))
+            .unwrap();
     }
     let (a, b) = tokio::join!(till.sync_now(), till.sync_now());
     assert_eq!(a.run_id, b.run_id, "one cycle served both callers");
@@ -73,8 +91,21 @@ async fn the_batch_entry_point_respects_its_budget() {
     assert!(none.more_work_pending);
     assert_eq!(none.remaining, 1);
     let all = till.run_batch_sync(60_000).await;
-    assert_eq!((all.outcome, all.uploaded, all.remaining, all.more_work_pending), (SyncOutcome::Completed, 1, 0, false), "{all:?}");
-    assert!(till.sync_log(10).unwrap().iter().any(|l| l.reason.as_deref() == Some("background")));
+    assert_eq!(
+        (
+            all.outcome,
+            all.uploaded,
+            all.remaining,
+            all.more_work_pending
+        ),
+        (SyncOutcome::Completed, 1, 0, false),
+        "{all:?}"
+    );
+    assert!(till
+        .sync_log(10)
+        .unwrap()
+        .iter()
+        .any(|l| l.reason.as_deref() == Some("background")));
 }
 
 /// Cancels the engine as soon as the first upload batch is reported, like an OS deadline.
@@ -100,9 +131,12 @@ async fn cancel_stops_between_batches_and_nothing_is_lost() {
     config.upload_batch_size = 10;
     let till = SyncEngine::open(config).unwrap();
     for i in 0..60 {
-        till.record_sale(sale(&format!("cancel-{i}"), "p1", 1)).unwrap();
+        till.record_sale(sale(&format!("cancel-{i}"), "p1", 1))
+            .unwrap();
     }
-    let canceller = Arc::new(CancelOnFirstBatch { engine: Mutex::new(Arc::downgrade(&till)) });
+    let canceller = Arc::new(CancelOnFirstBatch {
+        engine: Mutex::new(Arc::downgrade(&till)),
+    });
     let handle = till.subscribe_status(canceller);
     let stopped = till.run_batch_sync(60_000).await;
     handle.cancel();
@@ -132,7 +166,11 @@ async fn listeners_get_the_current_status_then_every_change() {
     let till = world.engine(TILL_1);
     let statuses = Arc::new(Statuses::default());
     let handle = till.subscribe_status(statuses.clone());
-    assert_eq!(statuses.0.lock().unwrap().len(), 1, "current status at once");
+    assert_eq!(
+        statuses.0.lock().unwrap().len(),
+        1,
+        "current status at once"
+    );
     till.record_sale(sale("l-1", "p1", 1)).unwrap();
     assert_eq!(statuses.0.lock().unwrap().last().unwrap().queue.pending, 1);
     till.sync_now().await;
@@ -141,13 +179,20 @@ async fn listeners_get_the_current_status_then_every_change() {
         assert!(seen.iter().any(|s| s.phase == SyncPhase::Uploading));
         assert!(seen.iter().any(|s| s.phase == SyncPhase::Downloading));
         let last = seen.last().unwrap();
-        assert_eq!((last.phase, last.queue.pending, last.queue.synced), (SyncPhase::Idle, 0, 1));
+        assert_eq!(
+            (last.phase, last.queue.pending, last.queue.synced),
+            (SyncPhase::Idle, 0, 1)
+        );
         assert!(last.last_sync_at_ms.is_some());
     }
     handle.cancel();
     let count = statuses.0.lock().unwrap().len();
     till.record_sale(sale("l-2", "p1", 1)).unwrap();
-    assert_eq!(statuses.0.lock().unwrap().len(), count, "no events after cancel");
+    assert_eq!(
+        statuses.0.lock().unwrap().len(),
+        count,
+        "no events after cancel"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,21 +203,36 @@ async fn auto_sync_runs_on_start_on_reconnect_and_on_the_retry_timer() {
     till.record_sale(sale("auto-1", "p1", 1)).unwrap();
     till.start_auto_sync(3_600_000).unwrap();
     assert!(till.is_auto_sync_running());
-    eventually("the first sale syncs on start", || till.queue_stats().unwrap().synced == 1).await;
+    eventually("the first sale syncs on start", || {
+        till.queue_stats().unwrap().synced == 1
+    })
+    .await;
 
     // Offline: nothing is sent; back online: a (debounced) sync runs without waiting an hour.
     till.set_network_available(false);
     assert!(!till.status().unwrap().online);
     till.record_sale(sale("auto-2", "p1", 1)).unwrap();
     till.set_network_available(true);
-    eventually("the reconnect syncs", || till.queue_stats().unwrap().synced == 2).await;
+    eventually("the reconnect syncs", || {
+        till.queue_stats().unwrap().synced == 2
+    })
+    .await;
 
     // A failed upload is retried on its own timer, with no app action.
-    proxy.inject("/api/sync/upload", Fault::Status { status: 503, retry_after: None });
+    proxy.inject(
+        "/api/sync/upload",
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    );
     till.record_sale(sale("auto-3", "p1", 1)).unwrap();
     till.set_network_available(false);
     till.set_network_available(true);
-    eventually("the retry timer resends it", || till.queue_stats().unwrap().synced == 3).await;
+    eventually("the retry timer resends it", || {
+        till.queue_stats().unwrap().synced == 3
+    })
+    .await;
     assert_eq!(proxy.pending_faults(), 0);
     till.stop_auto_sync();
     assert!(!till.is_auto_sync_running());
@@ -184,33 +244,58 @@ async fn one_engine_per_database_file_per_process() {
     let world = World::start();
     let a = world.engine(TILL_1);
     let b = world.engine(TILL_1);
-    assert!(Arc::ptr_eq(&a, &b), "the app and a background worker share one engine");
+    assert!(
+        Arc::ptr_eq(&a, &b),
+        "the app and a background worker share one engine"
+    );
     let mut other = world.config(TILL_1, &world.url());
     other.upload_batch_size = 7;
     let err = SyncEngine::open(other).err().unwrap();
-    assert!(err.to_string().contains("already open in this process"), "{err}");
+    assert!(
+        err.to_string().contains("already open in this process"),
+        "{err}"
+    );
     let mut wrong_identity = world.config(TILL_1, &world.url());
     wrong_identity.register_id = "R9".into();
     drop((a, b));
     let err = SyncEngine::open(wrong_identity).err().unwrap();
-    assert!(err.to_string().contains("belongs to store 'S1', register 'R1'"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("belongs to store 'S1', register 'R1'"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_only_engines_and_bad_configuration_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("offline.db");
-    let offline = SyncEngine::open(pos_sync::EngineConfig::new(path.to_str().unwrap(), "S1", "R1", "d1")).unwrap();
+    let offline = SyncEngine::open(pos_sync::EngineConfig::new(
+        path.to_str().unwrap(),
+        "S1",
+        "R1",
+        "d1",
+    ))
+    .unwrap();
     offline.record_sale(sale("off-1", "p1", 1)).unwrap();
     let report = offline.sync_now().await;
     assert_eq!(report.outcome, SyncOutcome::NotConfigured);
-    assert!(matches!(offline.start_auto_sync(1000), Err(PosSyncError::NotConfigured(_))));
+    assert!(matches!(
+        offline.start_auto_sync(1000),
+        Err(PosSyncError::NotConfigured(_))
+    ));
 
-    let mut insecure = pos_sync::EngineConfig::new(dir.path().join("x.db").to_str().unwrap(), "S1", "R1", "d1");
+    let mut insecure =
+        pos_sync::EngineConfig::new(dir.path().join("x.db").to_str().unwrap(), "S1", "R1", "d1");
     insecure.server_url = Some("http://pos.example.com".into());
     let err = SyncEngine::open(insecure).err().unwrap();
     assert!(err.to_string().contains("plain http"), "{err}");
-    let mut zero = pos_sync::EngineConfig::new(dir.path().join("y.db").to_str().unwrap(), "S1", "R1", "d1");
+    let mut zero =
+        pos_sync::EngineConfig::new(dir.path().join("y.db").to_str().unwrap(), "S1", "R1", "d1");
     zero.upload_batch_size = 0;
-    assert!(SyncEngine::open(zero).err().unwrap().to_string().contains("upload_batch_size"));
+    assert!(SyncEngine::open(zero)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("upload_batch_size"));
 }

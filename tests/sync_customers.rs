@@ -23,8 +23,11 @@ async fn till_with_shared_customer(world: &World, offset_ms: i64, tie_ms: i64) -
     let mut config = world.config(TILL_1, &world.url());
     config.conflict_tie_window_ms = tie_ms;
     let till = SyncEngine::open_with_clock(config, Arc::new(OffsetClock::new(offset_ms))).unwrap();
-    till.create_customer(json!({"id":"c1","name":"Ana Silva","phone":"+351 911 000 001","email":"ana@example.com"}).to_string())
-        .unwrap();
+    till.create_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 911 000 001","email":"ana@example.com"})
+            .to_string(),
+    )
+    .unwrap();
     let report = till.sync_now().await;
     assert_eq!(report.outcome, SyncOutcome::Completed, "{report:?}");
     assert_eq!(till.get_customer("c1".into()).unwrap().unwrap().version, 1);
@@ -32,7 +35,13 @@ async fn till_with_shared_customer(world: &World, offset_ms: i64, tie_ms: i64) -
 }
 
 async fn server_customer(world: &World) -> serde_json::Value {
-    world.records("customer").await.into_iter().find(|r| r.entity_id == "c1").unwrap().payload
+    world
+        .records("customer")
+        .await
+        .into_iter()
+        .find(|r| r.entity_id == "c1")
+        .unwrap()
+        .payload
 }
 
 async fn pause() {
@@ -46,14 +55,26 @@ async fn customers_created_offline_reach_the_other_till() {
     let till2 = world.engine(TILL_2);
     till2.sync_now().await;
     let seen = till2.get_customer("c1".into()).unwrap().unwrap();
-    assert_eq!((seen.name.as_str(), seen.version, seen.pending_upload), ("Ana Silva", 1, false));
-    assert_eq!(till2.search_customers("+351 911".into(), 5).unwrap().len(), 1);
-    assert_eq!(till2.search_customers("ana@exa".into(), 5).unwrap().len(), 1);
+    assert_eq!(
+        (seen.name.as_str(), seen.version, seen.pending_upload),
+        ("Ana Silva", 1, false)
+    );
+    assert_eq!(
+        till2.search_customers("+351 911".into(), 5).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        till2.search_customers("ana@exa".into(), 5).unwrap().len(),
+        1
+    );
     till2.update_customer(json!({"id":"c1","name":"Ana Silva Costa","phone":"+351 911 000 001","email":"ana@example.com"}).to_string())
         .unwrap();
     till2.sync_now().await;
     till1.sync_now().await;
-    assert_eq!(till1.get_customer("c1".into()).unwrap().unwrap().name, "Ana Silva Costa");
+    assert_eq!(
+        till1.get_customer("c1".into()).unwrap().unwrap().name,
+        "Ana Silva Costa"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,25 +82,48 @@ async fn the_later_edit_of_the_same_field_wins() {
     let world = World::start();
     let till = till_with_shared_customer(&world, 0, 100).await;
     // Server edits the phone, then the till edits it later: the till wins.
-    world.put("customer", json!([{"id":"c1","name":"Ana Silva","phone":"+351 000","email":"ana@example.com"}])).await;
+    world
+        .put(
+            "customer",
+            json!([{"id":"c1","name":"Ana Silva","phone":"+351 000","email":"ana@example.com"}]),
+        )
+        .await;
     pause().await;
-    till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"ana@example.com"}).to_string())
-        .unwrap();
+    till.update_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"ana@example.com"})
+            .to_string(),
+    )
+    .unwrap();
     let report = till.sync_now().await;
-    assert_eq!((report.auto_resolved, report.conflicts), (1, 0), "{report:?}");
+    assert_eq!(
+        (report.auto_resolved, report.conflicts),
+        (1, 0),
+        "{report:?}"
+    );
     assert_eq!(server_customer(&world).await["phone"], "+351 111");
     // The till edits the e-mail, then the server edits it later: the server wins.
-    till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"old@till"}).to_string())
-        .unwrap();
+    till.update_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"old@till"}).to_string(),
+    )
+    .unwrap();
     pause().await;
-    world.put("customer", json!([{"id":"c1","name":"Ana Silva","phone":"+351 111","email":"new@office"}])).await;
+    world
+        .put(
+            "customer",
+            json!([{"id":"c1","name":"Ana Silva","phone":"+351 111","email":"new@office"}]),
+        )
+        .await;
     let report = till.sync_now().await;
     assert_eq!(report.auto_resolved, 1, "{report:?}");
     let local = till.get_customer("c1".into()).unwrap().unwrap();
     assert_eq!(local.email.as_deref(), Some("new@office"));
     assert!(!local.pending_upload);
     assert_eq!(server_customer(&world).await["email"], "new@office");
-    assert!(till.audit_trail(20).unwrap().iter().any(|a| a.event == "resolved_server"));
+    assert!(till
+        .audit_trail(20)
+        .unwrap()
+        .iter()
+        .any(|a| a.event == "resolved_server"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,13 +131,22 @@ async fn edits_of_different_fields_merge() {
     let world = World::start();
     let till = till_with_shared_customer(&world, 0, 60_000).await;
     world.put("customer", json!([{"id":"c1","name":"Ana S. (office)","phone":"+351 911 000 001","email":"ana@example.com"}])).await;
-    till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":"+351 999","email":"ana@example.com"}).to_string())
-        .unwrap();
+    till.update_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 999","email":"ana@example.com"})
+            .to_string(),
+    )
+    .unwrap();
     let report = till.sync_now().await;
-    assert_eq!((report.auto_resolved, report.conflicts), (1, 0), "{report:?}");
-    let merged = json!({"id":"c1","name":"Ana S. (office)","phone":"+351 999","email":"ana@example.com"});
+    assert_eq!(
+        (report.auto_resolved, report.conflicts),
+        (1, 0),
+        "{report:?}"
+    );
+    let merged =
+        json!({"id":"c1","name":"Ana S. (office)","phone":"+351 999","email":"ana@example.com"});
     assert_eq!(server_customer(&world).await, merged);
-    let local: serde_json::Value = serde_json::from_str(&till.get_customer("c1".into()).unwrap().unwrap().json).unwrap();
+    let local: serde_json::Value =
+        serde_json::from_str(&till.get_customer("c1".into()).unwrap().unwrap().json).unwrap();
     assert_eq!(local, merged);
 }
 
@@ -119,7 +172,14 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
     let recorder = Arc::new(Recorder::default());
     let _subscription = till.subscribe_status(recorder.clone());
 
-    for (i, resolution) in [Resolution::KeepLocal, Resolution::KeepServer, Resolution::Merged].into_iter().enumerate() {
+    for (i, resolution) in [
+        Resolution::KeepLocal,
+        Resolution::KeepServer,
+        Resolution::Merged,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         world.put("customer", json!([{"id":"c1","name":"Ana Silva","phone":format!("server-{i}"),"email":"ana@example.com"}])).await;
         till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":format!("till-{i}"),"email":"ana@example.com"}).to_string())
             .unwrap();
@@ -131,13 +191,25 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
         assert!(conflict.reason.contains("phone"), "{}", conflict.reason);
         assert!(conflict.local_json.contains(&format!("till-{i}")));
         assert!(conflict.server_json.contains(&format!("server-{i}")));
-        assert_eq!(recorder.conflicts.lock().unwrap().len(), i + 1, "listener told");
-        let item = till.queue_items(Some(SyncState::Conflict), None, 5).unwrap();
+        assert_eq!(
+            recorder.conflicts.lock().unwrap().len(),
+            i + 1,
+            "listener told"
+        );
+        let item = till
+            .queue_items(Some(SyncState::Conflict), None, 5)
+            .unwrap();
         assert_eq!(item.len(), 1);
 
-        let merged = json!({"id":"c1","name":"Ana Silva","phone":"merged","email":"ana@example.com"}).to_string();
+        let merged =
+            json!({"id":"c1","name":"Ana Silva","phone":"merged","email":"ana@example.com"})
+                .to_string();
         let resolved = till
-            .resolve_conflict(conflict.conflict_id.clone(), resolution, (resolution == Resolution::Merged).then_some(merged))
+            .resolve_conflict(
+                conflict.conflict_id.clone(),
+                resolution,
+                (resolution == Resolution::Merged).then_some(merged),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -146,12 +218,18 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
             Resolution::KeepServer => format!("server-{i}"),
             Resolution::Merged => "merged".into(),
         };
-        assert_eq!(resolved.phone.as_deref(), Some(expected.as_str()), "{resolution:?}");
+        assert_eq!(
+            resolved.phone.as_deref(),
+            Some(expected.as_str()),
+            "{resolution:?}"
+        );
         assert_eq!(server_customer(&world).await["phone"], expected);
         assert!(till.conflicts().unwrap().is_empty());
         assert_eq!(till.queue_stats().unwrap().conflict, 0);
     }
-    let wrong = till.resolve_conflict("no-such-conflict".into(), Resolution::KeepServer, None).await;
+    let wrong = till
+        .resolve_conflict("no-such-conflict".into(), Resolution::KeepServer, None)
+        .await;
     assert!(matches!(wrong, Err(pos_sync::PosSyncError::NotFound(_))));
 }
 
@@ -159,11 +237,18 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
 async fn a_device_clock_a_day_behind_still_wins_with_a_later_edit() {
     let world = World::start();
     let till = till_with_shared_customer(&world, -DAY_MS, 100).await;
-    world.put("customer", json!([{"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}])).await;
+    world
+        .put(
+            "customer",
+            json!([{"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}]),
+        )
+        .await;
     pause().await;
     // Uncorrected, this edit would be stamped a day before the server's and lose.
-    till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}).to_string())
-        .unwrap();
+    till.update_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}).to_string(),
+    )
+    .unwrap();
     let report = till.sync_now().await;
     assert_eq!(report.auto_resolved, 1, "{report:?}");
     assert_eq!(server_customer(&world).await["phone"], "till");
@@ -173,13 +258,27 @@ async fn a_device_clock_a_day_behind_still_wins_with_a_later_edit() {
 async fn a_device_clock_a_day_ahead_does_not_win_with_an_earlier_edit() {
     let world = World::start();
     let till = till_with_shared_customer(&world, DAY_MS, 100).await;
-    till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}).to_string())
-        .unwrap();
+    till.update_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}).to_string(),
+    )
+    .unwrap();
     pause().await;
     // Uncorrected, the till's edit would be stamped a day later than this one and win.
-    world.put("customer", json!([{"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}])).await;
+    world
+        .put(
+            "customer",
+            json!([{"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}]),
+        )
+        .await;
     let report = till.sync_now().await;
     assert_eq!(report.auto_resolved, 1, "{report:?}");
     assert_eq!(server_customer(&world).await["phone"], "server");
-    assert_eq!(till.get_customer("c1".into()).unwrap().unwrap().phone.as_deref(), Some("server"));
+    assert_eq!(
+        till.get_customer("c1".into())
+            .unwrap()
+            .unwrap()
+            .phone
+            .as_deref(),
+        Some("server")
+    );
 }

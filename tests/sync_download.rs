@@ -23,38 +23,84 @@ async fn catalog_prices_and_reports_arrive_by_delta_pages() {
     config.download_page_size = 40;
     let till = SyncEngine::open(config).unwrap();
     world.put("product", products(0..100)).await;
-    world.put("price", json!([{"id":"pr-1","product_id":"p7","amount":95,"currency":"EUR"}])).await;
-    world.put("report", json!([{"id":"daily","sales":12}])).await;
+    world
+        .put(
+            "price",
+            json!([{"id":"pr-1","product_id":"p7","amount":95,"currency":"EUR"}]),
+        )
+        .await;
+    world
+        .put("report", json!([{"id":"daily","sales":12}]))
+        .await;
 
     let report = till.sync_now().await;
-    assert_eq!((report.outcome, report.downloaded), (SyncOutcome::Completed, 102), "{report:?}");
+    assert_eq!(
+        (report.outcome, report.downloaded),
+        (SyncOutcome::Completed, 102),
+        "{report:?}"
+    );
     // 100 products in pages of 40 → 3 pages; one page each for prices, customers, reports.
     assert_eq!(proxy.requests("/api/sync/download"), 3 + 1 + 1 + 1);
-    let p = till.product_by_barcode("4000000042".into()).unwrap().unwrap();
+    let p = till
+        .product_by_barcode("4000000042".into())
+        .unwrap()
+        .unwrap();
     assert_eq!((p.id.as_str(), p.sku.as_deref()), ("p42", Some("SKU-42")));
-    assert_eq!(till.product_by_sku("SKU-3".into()).unwrap().unwrap().id, "p3");
+    assert_eq!(
+        till.product_by_sku("SKU-3".into()).unwrap().unwrap().id,
+        "p3"
+    );
     assert_eq!(till.search_products("number 9".into(), 5).unwrap().len(), 5);
     assert_eq!(till.current_price("p7".into()).unwrap().unwrap().amount, 95);
-    assert_eq!(till.current_price("p8".into()).unwrap().unwrap().amount, 108);
-    assert!(till.get_report("daily".into()).unwrap().unwrap().json.contains("12"));
+    assert_eq!(
+        till.current_price("p8".into()).unwrap().unwrap().amount,
+        108
+    );
+    assert!(till
+        .get_report("daily".into())
+        .unwrap()
+        .unwrap()
+        .json
+        .contains("12"));
 
     // Delta: only what changed since the stored token comes down.
-    world.put("product", json!([{"id":"p1","name":"Renamed","barcode":"999"}])).await;
+    world
+        .put(
+            "product",
+            json!([{"id":"p1","name":"Renamed","barcode":"999"}]),
+        )
+        .await;
     world.delete("product", "p2").await;
     let delta = till.sync_now().await;
     assert_eq!(delta.downloaded, 2, "{delta:?}");
-    assert_eq!(till.product_by_barcode("999".into()).unwrap().unwrap().name, "Renamed");
-    assert!(till.product_by_id("p2".into()).unwrap().is_none(), "tombstone deleted it");
+    assert_eq!(
+        till.product_by_barcode("999".into()).unwrap().unwrap().name,
+        "Renamed"
+    );
+    assert!(
+        till.product_by_id("p2".into()).unwrap().is_none(),
+        "tombstone deleted it"
+    );
     assert!(till.search_products("renamed".into(), 5).unwrap().len() == 1);
 
     // Rolling the delta run back restores the pre-images and rewinds the token.
     let restored = till.rollback(delta.run_id.clone()).unwrap();
     assert_eq!(restored, 2);
-    assert_eq!(till.product_by_id("p1".into()).unwrap().unwrap().name, "Product number 1");
+    assert_eq!(
+        till.product_by_id("p1".into()).unwrap().unwrap().name,
+        "Product number 1"
+    );
     assert!(till.product_by_id("p2".into()).unwrap().is_some());
-    assert!(till.sync_log(50).unwrap().iter().any(|l| l.run_id == delta.run_id && l.status == "ROLLED_BACK"));
+    assert!(till
+        .sync_log(50)
+        .unwrap()
+        .iter()
+        .any(|l| l.run_id == delta.run_id && l.status == "ROLLED_BACK"));
     let again = till.sync_now().await;
-    assert_eq!(again.downloaded, 2, "the rewound token fetches the run's changes again");
+    assert_eq!(
+        again.downloaded, 2,
+        "the rewound token fetches the run's changes again"
+    );
     assert!(till.product_by_id("p2".into()).unwrap().is_none());
 }
 
@@ -67,20 +113,32 @@ async fn a_corrupted_page_is_detected_and_never_applied() {
     proxy.inject("/api/sync/download", Fault::CorruptRecords);
     let report = till.sync_now().await;
     assert_eq!(report.outcome, SyncOutcome::ServerError, "{report:?}");
-    assert!(report.error.as_deref().unwrap().contains("checksum"), "{report:?}");
-    assert!(till.product_by_id("p0".into()).unwrap().is_none(), "nothing of the page applied");
+    assert!(
+        report.error.as_deref().unwrap().contains("checksum"),
+        "{report:?}"
+    );
+    assert!(
+        till.product_by_id("p0".into()).unwrap().is_none(),
+        "nothing of the page applied"
+    );
     let failed_step = till
         .sync_log(20)
         .unwrap()
         .into_iter()
         .find(|l| l.sync_type == "product" && l.status == "FAILED")
         .unwrap();
-    assert!(failed_step.error_message.unwrap().contains("corrupted in transit"));
+    assert!(failed_step
+        .error_message
+        .unwrap()
+        .contains("corrupted in transit"));
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     let retry = till.sync_now().await;
     assert_eq!(retry.outcome, SyncOutcome::Completed, "{retry:?}");
     let p0 = till.product_by_id("p0".into()).unwrap().unwrap();
-    assert_eq!(p0.name, "Product number 0", "the retried page is the server's, untampered");
+    assert_eq!(
+        p0.name, "Product number 0",
+        "the retried page is the server's, untampered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +149,11 @@ async fn the_consistency_check_finds_drift_and_a_full_resync_repairs_it() {
     till.sync_now().await;
     let clean = till.check_consistency().await.unwrap();
     assert!(clean.consistent, "{clean:?}");
-    let product = clean.entities.iter().find(|e| e.entity_type == pos_sync::model::EntityType::Product).unwrap();
+    let product = clean
+        .entities
+        .iter()
+        .find(|e| e.entity_type == pos_sync::model::EntityType::Product)
+        .unwrap();
     assert_eq!((product.local_count, product.server_count), (20, 20));
 
     // Damage the local catalog behind the engine's back: one row lost, one foreign row.
@@ -107,10 +169,16 @@ async fn the_consistency_check_finds_drift_and_a_full_resync_repairs_it() {
         .unwrap();
     let drift = till.check_consistency().await.unwrap();
     assert!(!drift.consistent);
-    assert_eq!(drift.resync_scheduled, vec![pos_sync::model::EntityType::Product]);
+    assert_eq!(
+        drift.resync_scheduled,
+        vec![pos_sync::model::EntityType::Product]
+    );
     let resync = till.sync_now().await;
     assert!(resync.downloaded >= 20, "{resync:?}");
     assert!(till.product_by_id("p5".into()).unwrap().is_some());
-    assert!(till.product_by_id("ghost".into()).unwrap().is_none(), "records the server lacks are removed");
+    assert!(
+        till.product_by_id("ghost".into()).unwrap().is_none(),
+        "records the server lacks are removed"
+    );
     assert!(till.check_consistency().await.unwrap().consistent);
 }

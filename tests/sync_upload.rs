@@ -25,30 +25,48 @@ async fn offline_sales_reach_the_server_exactly_once_and_move_stock() {
     let world = World::start();
     let till = world.engine(TILL_1);
     for i in 0..25 {
-        let receipt = till.record_sale(sale(&format!("t1-sale-{i}"), "p1", 2)).unwrap();
+        let receipt = till
+            .record_sale(sale(&format!("t1-sale-{i}"), "p1", 2))
+            .unwrap();
         assert_eq!(receipt.receipt_number, format!("S1-R1-{:06}", i + 1));
     }
-    till.record_stock_adjustment(json!({"id":"adj-1","product_id":"p1","quantity_delta":100}).to_string())
-        .unwrap();
+    till.record_stock_adjustment(
+        json!({"id":"adj-1","product_id":"p1","quantity_delta":100}).to_string(),
+    )
+    .unwrap();
     assert_eq!(till.queue_stats().unwrap().pending, 26);
 
     let report = till.sync_now().await;
     assert_eq!(report.outcome, SyncOutcome::Completed, "{report:?}");
-    assert_eq!((report.uploaded, report.failed, report.remaining), (26, 0, 0));
+    assert_eq!(
+        (report.uploaded, report.failed, report.remaining),
+        (26, 0, 0)
+    );
     assert_server_holds_each_sale_once(&world, 25).await;
     assert_eq!(world.stock("p1").await, 100.0 - 50.0);
     let on_server = world.records("sale").await;
-    assert!(on_server.iter().all(|r| r.payload["receipt_number"].as_str().unwrap().starts_with("S1-R1-")));
+    assert!(on_server.iter().all(|r| r.payload["receipt_number"]
+        .as_str()
+        .unwrap()
+        .starts_with("S1-R1-")));
 
     let again = till.sync_now().await;
     assert_eq!(again.uploaded, 0);
     let stats = till.queue_stats().unwrap();
-    assert_eq!((stats.synced, stats.pending, stats.health), (26, 0, QueueHealth::Ok));
+    assert_eq!(
+        (stats.synced, stats.pending, stats.health),
+        (26, 0, QueueHealth::Ok)
+    );
     let audit = till.audit_trail(100).unwrap();
     assert_eq!(audit.iter().filter(|a| a.event == "uploaded").count(), 26);
     let log = till.sync_log(50).unwrap();
-    assert!(log.iter().any(|l| l.sync_type == "sale" && l.direction == "upload" && l.records_count == 25 && l.status == "OK"));
-    assert!(log.iter().any(|l| l.sync_type == "cycle" && l.status == "OK"));
+    assert!(log.iter().any(|l| l.sync_type == "sale"
+        && l.direction == "upload"
+        && l.records_count == 25
+        && l.status == "OK"));
+    assert!(log
+        .iter()
+        .any(|l| l.sync_type == "cycle" && l.status == "OK"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,8 +76,10 @@ async fn uploads_go_in_bounded_batches_by_priority() {
     let mut config = world.config(TILL_1, &proxy.url);
     config.upload_batch_size = 10;
     let till = SyncEngine::open(config).unwrap();
-    till.record_stock_adjustment(json!({"id":"adj-first","product_id":"p9","quantity_delta":-1}).to_string())
-        .unwrap();
+    till.record_stock_adjustment(
+        json!({"id":"adj-first","product_id":"p9","quantity_delta":-1}).to_string(),
+    )
+    .unwrap();
     for i in 0..25 {
         till.record_sale(sale(&format!("b-{i}"), "p1", 1)).unwrap();
     }
@@ -75,7 +95,11 @@ async fn uploads_go_in_bounded_batches_by_priority() {
         .filter(|a| a.event == "uploaded")
         .map(|a| a.entity_type)
         .collect();
-    assert_eq!(uploads.last(), Some(&EntityType::StockAdjustment), "sales (priority 1) go first");
+    assert_eq!(
+        uploads.last(),
+        Some(&EntityType::StockAdjustment),
+        "sales (priority 1) go first"
+    );
     assert!(uploads[..25].iter().all(|t| *t == EntityType::Sale));
 }
 
@@ -85,7 +109,8 @@ async fn a_lost_answer_converges_through_duplicates() {
     let proxy = Proxy::start(&world.url()).await;
     let till = SyncEngine::open(world.config(TILL_1, &proxy.url)).unwrap();
     for i in 0..5 {
-        till.record_sale(sale(&format!("lost-{i}"), "p1", 1)).unwrap();
+        till.record_sale(sale(&format!("lost-{i}"), "p1", 1))
+            .unwrap();
     }
     proxy.inject("/api/sync/upload", Fault::LoseResponse);
     let first = till.sync_now().await;
@@ -95,14 +120,27 @@ async fn a_lost_answer_converges_through_duplicates() {
     assert_server_holds_each_sale_once(&world, 5).await;
     let failed = till.queue_items(Some(SyncState::Failed), None, 10).unwrap();
     assert_eq!(failed.len(), 5);
-    assert!(failed[0].last_error.as_deref().unwrap().contains("HTTP 504"));
+    assert!(failed[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("HTTP 504"));
 
     tokio::time::sleep(std::time::Duration::from_millis(300)).await; // past the retry backoff
     let second = till.sync_now().await;
-    assert_eq!((second.outcome, second.uploaded), (SyncOutcome::Completed, 5), "{second:?}");
+    assert_eq!(
+        (second.outcome, second.uploaded),
+        (SyncOutcome::Completed, 5),
+        "{second:?}"
+    );
     assert_server_holds_each_sale_once(&world, 5).await;
     assert_eq!(world.stock("p1").await, -5.0, "stock moved once per sale");
-    let duplicates = till.audit_trail(50).unwrap().into_iter().filter(|a| a.event == "duplicate").count();
+    let duplicates = till
+        .audit_trail(50)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.event == "duplicate")
+        .count();
     assert_eq!(duplicates, 5);
 }
 
@@ -113,24 +151,47 @@ async fn a_crash_after_the_server_committed_converges_to_exactly_once() {
     let claimed = {
         let till = SyncEngine::open(config.clone()).unwrap();
         for i in 0..4 {
-            till.record_sale(sale(&format!("crash-{i}"), "p1", 1)).unwrap();
+            till.record_sale(sale(&format!("crash-{i}"), "p1", 1))
+                .unwrap();
         }
         // Mid-upload: the batch is claimed and delivered, then the process dies before
         // marking anything.
         let batch = till
             .store()
-            .write(|tx| queue::claim_batch(tx, EntityType::Sale, BatchLimits { max_items: 3, max_bytes: 1 << 20 }, 0))
+            .write(|tx| {
+                queue::claim_batch(
+                    tx,
+                    EntityType::Sale,
+                    BatchLimits {
+                        max_items: 3,
+                        max_bytes: 1 << 20,
+                    },
+                    0,
+                )
+            })
             .unwrap();
         deliver_raw(&world, &batch).await;
         batch
     }; // engine dropped: the "crash"
     let till = SyncEngine::open(config).unwrap();
     for item in &claimed {
-        let row = till.store().read(|c| queue::get(c, &item.change_id)).unwrap().unwrap();
-        assert_eq!((row.status, row.attempts), (SyncState::Pending, 1), "recovered on open");
+        let row = till
+            .store()
+            .read(|c| queue::get(c, &item.change_id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.status, row.attempts),
+            (SyncState::Pending, 1),
+            "recovered on open"
+        );
     }
     let report = till.sync_now().await;
-    assert_eq!((report.outcome, report.uploaded), (SyncOutcome::Completed, 4), "{report:?}");
+    assert_eq!(
+        (report.outcome, report.uploaded),
+        (SyncOutcome::Completed, 4),
+        "{report:?}"
+    );
     assert_server_holds_each_sale_once(&world, 4).await;
     assert_eq!(till.queue_stats().unwrap().synced, 4);
 }
@@ -179,17 +240,35 @@ async fn a_rejected_change_stays_failed_with_the_reason_and_never_blocks_the_res
         .write(|tx| {
             tx.execute(
                 "UPDATE sync_queue SET payload = ?2, checksum = ?3 WHERE id = ?1",
-                rusqlite::params![bad.change_id, payload.to_string(), pos_sync::protocol::payload_checksum(&payload)],
+                rusqlite::params![
+                    bad.change_id,
+                    payload.to_string(),
+                    pos_sync::protocol::payload_checksum(&payload)
+                ],
             )?;
             Ok(())
         })
         .unwrap();
     let report = till.sync_now().await;
-    assert_eq!((report.uploaded, report.rejected, report.failed), (3, 1, 1), "{report:?}");
-    let item = till.store().read(|c| queue::get(c, &bad.change_id)).unwrap().unwrap();
+    assert_eq!(
+        (report.uploaded, report.rejected, report.failed),
+        (3, 1, 1),
+        "{report:?}"
+    );
+    let item = till
+        .store()
+        .read(|c| queue::get(c, &bad.change_id))
+        .unwrap()
+        .unwrap();
     assert_eq!(item.status, SyncState::Failed);
     assert!(item.rejected);
-    assert!(item.last_error.as_deref().unwrap().contains("refused by the server (invalid_payload)"), "{item:?}");
+    assert!(
+        item.last_error
+            .as_deref()
+            .unwrap()
+            .contains("refused by the server (invalid_payload)"),
+        "{item:?}"
+    );
     let stats = till.queue_stats().unwrap();
     assert_eq!((stats.rejected, stats.health), (1, QueueHealth::Warning));
     assert!(stats.health_reason.contains("refused by the server"));
@@ -197,7 +276,11 @@ async fn a_rejected_change_stays_failed_with_the_reason_and_never_blocks_the_res
     till.record_sale(sale("after", "p1", 1)).unwrap();
     let later = till.sync_now().await;
     assert_eq!(later.uploaded, 1);
-    assert!(till.store().read(|c| queue::get(c, &bad.change_id)).unwrap().is_some());
+    assert!(till
+        .store()
+        .read(|c| queue::get(c, &bad.change_id))
+        .unwrap()
+        .is_some());
     assert_server_holds_each_sale_once(&world, 4).await;
 }
 
@@ -208,10 +291,20 @@ async fn rate_limiting_and_server_errors_back_off_then_recover() {
     let till = SyncEngine::open(world.config(TILL_1, &proxy.url)).unwrap();
     till.record_sale(sale("r-1", "p1", 1)).unwrap();
 
-    proxy.inject("/api/sync/upload", Fault::Status { status: 429, retry_after: Some(1) });
+    proxy.inject(
+        "/api/sync/upload",
+        Fault::Status {
+            status: 429,
+            retry_after: Some(1),
+        },
+    );
     let limited = till.sync_now().await;
     assert_eq!(limited.outcome, SyncOutcome::BackedOff, "{limited:?}");
-    assert!(limited.error.as_deref().unwrap().contains("retry in 1000 ms"));
+    assert!(limited
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("retry in 1000 ms"));
     let until = limited.next_sync_allowed_at_ms.unwrap();
     // The server asked for a pause: even a manual sync waits for it, without a request.
     let before = proxy.requests("/api/sync/upload");
@@ -220,19 +313,38 @@ async fn rate_limiting_and_server_errors_back_off_then_recover() {
     let wait = (until - chrono::Utc::now().timestamp_millis()).max(0) as u64 + 100;
     tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
     let recovered = till.sync_now().await;
-    assert_eq!((recovered.outcome, recovered.uploaded), (SyncOutcome::Completed, 1), "{recovered:?}");
+    assert_eq!(
+        (recovered.outcome, recovered.uploaded),
+        (SyncOutcome::Completed, 1),
+        "{recovered:?}"
+    );
 
     // A 503 on upload fails that step, but downloads in the same cycle still happen.
     till.record_sale(sale("r-2", "p1", 1)).unwrap();
-    world.put("product", json!([{"id":"p1","name":"Cola","price":250}])).await;
-    proxy.inject("/api/sync/upload", Fault::Status { status: 503, retry_after: None });
+    world
+        .put("product", json!([{"id":"p1","name":"Cola","price":250}]))
+        .await;
+    proxy.inject(
+        "/api/sync/upload",
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    );
     let failed = till.sync_now().await;
     assert_eq!(failed.outcome, SyncOutcome::ServerError, "{failed:?}");
-    assert!(till.product_by_id("p1".into()).unwrap().is_some(), "downloads not held back");
+    assert!(
+        till.product_by_id("p1".into()).unwrap().is_some(),
+        "downloads not held back"
+    );
     // Manual sync skips the engine's own backoff (not a server-mandated one).
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     let retried = till.sync_now().await;
-    assert_eq!((retried.outcome, retried.uploaded), (SyncOutcome::Completed, 1), "{retried:?}");
+    assert_eq!(
+        (retried.outcome, retried.uploaded),
+        (SyncOutcome::Completed, 1),
+        "{retried:?}"
+    );
     assert_server_holds_each_sale_once(&world, 2).await;
 }
 
@@ -244,13 +356,23 @@ async fn a_backlog_of_sales_never_holds_back_new_prices() {
     config.max_upload_batches_per_cycle = 1;
     let till = SyncEngine::open(config).unwrap();
     for i in 0..35 {
-        till.record_sale(sale(&format!("backlog-{i}"), "p1", 1)).unwrap();
+        till.record_sale(sale(&format!("backlog-{i}"), "p1", 1))
+            .unwrap();
     }
-    world.put("price", json!([{"id":"price-1","product_id":"p1","amount":199}])).await;
+    world
+        .put(
+            "price",
+            json!([{"id":"price-1","product_id":"p1","amount":199}]),
+        )
+        .await;
     let first = till.sync_now().await;
     assert_eq!(first.uploaded, 10);
     assert!(first.more_work_pending);
-    assert_eq!(till.current_price("p1".into()).unwrap().unwrap().amount, 199, "price arrived in the same cycle");
+    assert_eq!(
+        till.current_price("p1".into()).unwrap().unwrap().amount,
+        199,
+        "price arrived in the same cycle"
+    );
     let mut cycles = 1;
     while till.queue_stats().unwrap().pending > 0 {
         till.sync_now().await;

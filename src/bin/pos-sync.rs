@@ -64,7 +64,10 @@ fn option(args: &[String], name: &str) -> Option<String> {
 
 fn limit(args: &[String]) -> std::result::Result<u32, String> {
     option(args, "--limit")
-        .map(|v| v.parse().map_err(|_| format!("--limit must be a number, got '{v}'")))
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("--limit must be a number, got '{v}'"))
+        })
         .unwrap_or(Ok(50))
 }
 
@@ -90,7 +93,10 @@ fn main() -> ExitCode {
 
 fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
     if json {
-        println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("serializable")
+        );
     } else {
         human(value);
     }
@@ -111,35 +117,69 @@ fn run(args: &Args) -> Result<ExitCode> {
             let store = Store::open_read_only(&args.db)?;
             let stats = store.read(|c| queue::stats(c, &HealthThresholds::default(), now))?;
             print(args.json, &stats, |s| {
-                println!("health: {:?}{}", s.health, if s.health_reason.is_empty() { String::new() } else { format!(" — {}", s.health_reason) });
-                println!("pending {}  syncing {}  synced {}  failed {} (rejected {})  conflict {}", s.pending, s.syncing, s.synced, s.failed, s.rejected, s.conflict);
+                println!(
+                    "health: {:?}{}",
+                    s.health,
+                    if s.health_reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", s.health_reason)
+                    }
+                );
+                println!(
+                    "pending {}  syncing {}  synced {}  failed {} (rejected {})  conflict {}",
+                    s.pending, s.syncing, s.synced, s.failed, s.rejected, s.conflict
+                );
                 if let Some(age) = s.oldest_unsynced_age_ms {
                     println!("oldest unsynced change: {} s old", age / 1000);
                 }
                 println!("bytes waiting: {}", s.bytes_pending);
-                println!("{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}", "entity", "pending", "syncing", "synced", "failed", "conflict");
+                println!(
+                    "{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}",
+                    "entity", "pending", "syncing", "synced", "failed", "conflict"
+                );
                 for e in &s.by_entity {
-                    println!("{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}", e.entity_type.as_str(), e.pending, e.syncing, e.synced, e.failed, e.conflict);
+                    println!(
+                        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}",
+                        e.entity_type.as_str(),
+                        e.pending,
+                        e.syncing,
+                        e.synced,
+                        e.failed,
+                        e.conflict
+                    );
                 }
             });
         }
         "queue" => {
             let state = option(rest, "--state")
-                .map(|s| SyncState::parse(&s).ok_or_else(|| PosSyncError::invalid(format!("unknown state '{s}'"))))
+                .map(|s| {
+                    SyncState::parse(&s)
+                        .ok_or_else(|| PosSyncError::invalid(format!("unknown state '{s}'")))
+                })
                 .transpose()?;
             let entity = option(rest, "--type")
-                .map(|t| t.parse::<EntityType>().map_err(|e| PosSyncError::invalid(e.to_string())))
+                .map(|t| {
+                    t.parse::<EntityType>()
+                        .map_err(|e| PosSyncError::invalid(e.to_string()))
+                })
                 .transpose()?;
             let limit = limit(rest).map_err(PosSyncError::invalid)?;
             let store = Store::open_read_only(&args.db)?;
             let items = store.read(|c| queue::items(c, state, entity, limit))?;
             print(args.json, &items, |items| {
-                println!("{:<36} {:<16} {:<9} {:>3}  {:<19}  last error", "change id", "entity", "state", "try", "created");
+                println!(
+                    "{:<36} {:<16} {:<9} {:>3}  {:<19}  last error",
+                    "change id", "entity", "state", "try", "created"
+                );
                 for i in items {
                     println!(
                         "{:<36} {:<16} {:<9} {:>3}  {:<19}  {}",
                         i.change_id,
-                        format!("{} {}", i.entity_type.as_str(), i.entity_id).chars().take(16).collect::<String>(),
+                        format!("{} {}", i.entity_type.as_str(), i.entity_id)
+                            .chars()
+                            .take(16)
+                            .collect::<String>(),
                         i.status.as_str(),
                         i.attempts,
                         time(i.created_at_ms),
@@ -162,7 +202,10 @@ fn run(args: &Args) -> Result<ExitCode> {
                         l.direction,
                         l.records_count,
                         l.status,
-                        l.error_message.as_deref().map(|e| format!(" — {e}")).unwrap_or_default()
+                        l.error_message
+                            .as_deref()
+                            .map(|e| format!(" — {e}"))
+                            .unwrap_or_default()
                     );
                 }
             });
@@ -173,7 +216,14 @@ fn run(args: &Args) -> Result<ExitCode> {
             let audit = store.read(|c| history::recent_audit(c, limit))?;
             print(args.json, &audit, |audit| {
                 for a in audit {
-                    println!("{}  {:<14} {} {} v{}", time(a.at_ms), a.event, a.entity_type.as_str(), a.entity_id, a.version.unwrap_or(0));
+                    println!(
+                        "{}  {:<14} {} {} v{}",
+                        time(a.at_ms),
+                        a.event,
+                        a.entity_type.as_str(),
+                        a.entity_id,
+                        a.version.unwrap_or(0)
+                    );
                 }
             });
         }
@@ -185,7 +235,13 @@ fn run(args: &Args) -> Result<ExitCode> {
                     println!("no conflicts waiting for review");
                 }
                 for c in open {
-                    println!("{}  {} {}: {}", c.conflict_id, c.entity_type.as_str(), c.entity_id, c.reason);
+                    println!(
+                        "{}  {} {}: {}",
+                        c.conflict_id,
+                        c.entity_type.as_str(),
+                        c.entity_id,
+                        c.reason
+                    );
                     println!("  device: {}\n  server: {}", c.local_json, c.server_json);
                 }
             });
@@ -209,7 +265,8 @@ fn run(args: &Args) -> Result<ExitCode> {
             }
         }
         "import" => {
-            let (Some("products"), Some(file)) = (rest.first().map(String::as_str), rest.get(1)) else {
+            let (Some("products"), Some(file)) = (rest.first().map(String::as_str), rest.get(1))
+            else {
                 return Err(PosSyncError::invalid("usage: import products FILE.json"));
             };
             let json = std::fs::read_to_string(file)
@@ -222,7 +279,9 @@ fn run(args: &Args) -> Result<ExitCode> {
         }
         "export-unsynced" => export_unsynced(&args.db)?,
         other => {
-            return Err(PosSyncError::invalid(format!("unknown command '{other}'; run pos-sync --help")));
+            return Err(PosSyncError::invalid(format!(
+                "unknown command '{other}'; run pos-sync --help"
+            )));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -231,7 +290,8 @@ fn run(args: &Args) -> Result<ExitCode> {
 /// Prints every unsynced change as one JSON object per line, reading row by row so a
 /// damaged page loses only the rows on it (which are reported on stderr).
 fn export_unsynced(path: &str) -> Result<()> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut stmt = conn.prepare(
         "SELECT id, entity_type, entity_id, action, status, payload, created_at FROM sync_queue \
          WHERE status != 'SYNCED' ORDER BY priority, seq",

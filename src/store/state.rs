@@ -154,7 +154,9 @@ mod tests {
     #[test]
     fn hlc_uses_server_corrected_clock() {
         let (_d, store) = temp_store();
-        store.write(|tx| set_clock_offset(tx, 86_400_000, 1_000)).unwrap();
+        store
+            .write(|tx| set_clock_offset(tx, 86_400_000, 1_000))
+            .unwrap();
         let stamp = store.write(|tx| next_hlc(tx, 1_000)).unwrap();
         assert_eq!(hlc::millis(stamp), 86_401_000);
         store
@@ -173,9 +175,15 @@ mod tests {
             .write(|tx| observe_hlc(tx, hlc::pack(9 * day + 5, 0), 10 * day))
             .unwrap();
         // The server says the device is a day ahead.
-        store.write(|tx| set_clock_offset(tx, -day, 10 * day)).unwrap();
+        store
+            .write(|tx| set_clock_offset(tx, -day, 10 * day))
+            .unwrap();
         let corrected = store.write(|tx| next_hlc(tx, 10 * day + 1)).unwrap();
         assert!(corrected < ahead);
-        assert_eq!(hlc::millis(corrected), 9 * day + 5, "never below the server's timestamp");
+        assert_eq!(
+            hlc::millis(corrected),
+            9 * day + 5,
+            "never below the server's timestamp"
+        );
     }
 }

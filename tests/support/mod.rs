@@ -50,7 +50,12 @@ impl World {
     /// A config for `till` (token, device id) of store S1 against `url`, on its own file.
     pub fn config(&self, till: (&str, &str), url: &str) -> EngineConfig {
         let path = self.dir.path().join(format!("{}.db", till.1));
-        let mut config = EngineConfig::new(path.to_str().unwrap(), STORE, &till.1.replace("till-", "R"), till.1);
+        let mut config = EngineConfig::new(
+            path.to_str().unwrap(),
+            STORE,
+            &till.1.replace("till-", "R"),
+            till.1,
+        );
         config.server_url = Some(url.to_owned());
         config.auth_token = Some(till.0.to_owned());
         config.durability = Some(pos_sync::store::Durability::Normal);
@@ -81,16 +86,32 @@ impl World {
 
     /// Server-side upsert of downloaded data (products, prices, reports, customers).
     pub async fn put(&self, entity_type: &str, docs: Value) {
-        self.admin(reqwest::Method::PUT, &format!("/records/{entity_type}"), Some(docs)).await;
+        self.admin(
+            reqwest::Method::PUT,
+            &format!("/records/{entity_type}"),
+            Some(docs),
+        )
+        .await;
     }
 
     pub async fn delete(&self, entity_type: &str, id: &str) {
-        self.admin(reqwest::Method::DELETE, &format!("/records/{entity_type}/{id}"), None).await;
+        self.admin(
+            reqwest::Method::DELETE,
+            &format!("/records/{entity_type}/{id}"),
+            None,
+        )
+        .await;
     }
 
     /// Live records of a type as the server holds them.
     pub async fn records(&self, entity_type: &str) -> Vec<ServerRecord> {
-        let v = self.admin(reqwest::Method::GET, &format!("/records/{entity_type}"), None).await;
+        let v = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/records/{entity_type}"),
+                None,
+            )
+            .await;
         serde_json::from_value(v).unwrap()
     }
 

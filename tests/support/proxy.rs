@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// Answer with this status (and `Retry-After` seconds) without reaching the server.
-    Status { status: u16, retry_after: Option<u64> },
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     /// Forward, then change one record of the answer so its checksums no longer match.
     CorruptRecords,
     /// Forward (the server commits), then answer 504: the device never hears the result.
@@ -47,7 +50,9 @@ impl Proxy {
             requests: Mutex::new(HashMap::new()),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
         });
-        let app = axum::Router::new().fallback(forward).with_state(state.clone());
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -72,42 +77,73 @@ impl Proxy {
 
     /// Requests seen for a path (faulted or not).
     pub fn requests(&self, path: &str) -> usize {
-        self.state.requests.lock().unwrap().get(path).copied().unwrap_or(0)
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
 fn take_fault(state: &ProxyState, path: &str) -> Option<Fault> {
     let mut faults = state.faults.lock().unwrap();
-    let index = faults.iter().position(|(prefix, _)| path.starts_with(prefix.as_str()))?;
+    let index = faults
+        .iter()
+        .position(|(prefix, _)| path.starts_with(prefix.as_str()))?;
     faults.remove(index).map(|(_, f)| f)
 }
 
 async fn forward(State(state): State<Arc<ProxyState>>, request: Request<Body>) -> Response {
     let path = request.uri().path().to_owned();
-    *state.requests.lock().unwrap().entry(path.clone()).or_default() += 1;
+    *state
+        .requests
+        .lock()
+        .unwrap()
+        .entry(path.clone())
+        .or_default() += 1;
     let fault = take_fault(&state, &path);
-    if let Some(Fault::Status { status, retry_after }) = &fault {
+    if let Some(Fault::Status {
+        status,
+        retry_after,
+    }) = &fault
+    {
         let mut response = Response::new(Body::from(format!(
             r#"{{"error":{{"code":"{}","message":"injected by the test proxy"}}}}"#,
-            if *status == 429 { "rate_limited" } else { "internal" }
+            if *status == 429 {
+                "rate_limited"
+            } else {
+                "internal"
+            }
         )));
         *response.status_mut() = StatusCode::from_u16(*status).unwrap();
         if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from_str(&seconds.to_string()).unwrap());
+            response.headers_mut().insert(
+                "retry-after",
+                HeaderValue::from_str(&seconds.to_string()).unwrap(),
+            );
         }
         return response;
     }
     let method = request.method().clone();
-    let path_and_query = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let headers = request.headers().clone();
     let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
     let mut upstream = state
         .client
         .request(method, format!("{}{path_and_query}", state.upstream))
         .body(body);
-    for name in ["authorization", "content-type", "content-encoding", "x-pos-sync-protocol"] {
+    for name in [
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "x-pos-sync-protocol",
+    ] {
         if let Some(v) = headers.get(name) {
             upstream = upstream.header(name, v.to_str().unwrap());
         }
