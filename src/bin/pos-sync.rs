@@ -9,6 +9,14 @@ use pos_sync::{PosSyncError, Result};
 use serde::Serialize;
 use std::process::ExitCode;
 
+/// `println!` that ignores a closed stdout (`pos-sync ... | head` must not panic).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 const USAGE: &str = "\
 pos-sync: inspect and operate a pos-sync device database
 
@@ -93,7 +101,7 @@ fn main() -> ExitCode {
 
 fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(value).expect("serializable")
         );
@@ -117,7 +125,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             let store = Store::open_read_only(&args.db)?;
             let stats = store.read(|c| queue::stats(c, &HealthThresholds::default(), now))?;
             print(args.json, &stats, |s| {
-                println!(
+                out!(
                     "health: {:?}{}",
                     s.health,
                     if s.health_reason.is_empty() {
@@ -126,20 +134,30 @@ fn run(args: &Args) -> Result<ExitCode> {
                         format!(" — {}", s.health_reason)
                     }
                 );
-                println!(
+                out!(
                     "pending {}  syncing {}  synced {}  failed {} (rejected {})  conflict {}",
-                    s.pending, s.syncing, s.synced, s.failed, s.rejected, s.conflict
+                    s.pending,
+                    s.syncing,
+                    s.synced,
+                    s.failed,
+                    s.rejected,
+                    s.conflict
                 );
                 if let Some(age) = s.oldest_unsynced_age_ms {
-                    println!("oldest unsynced change: {} s old", age / 1000);
+                    out!("oldest unsynced change: {} s old", age / 1000);
                 }
-                println!("bytes waiting: {}", s.bytes_pending);
-                println!(
+                out!("bytes waiting: {}", s.bytes_pending);
+                out!(
                     "{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}",
-                    "entity", "pending", "syncing", "synced", "failed", "conflict"
+                    "entity",
+                    "pending",
+                    "syncing",
+                    "synced",
+                    "failed",
+                    "conflict"
                 );
                 for e in &s.by_entity {
-                    println!(
+                    out!(
                         "{:<18} {:>8} {:>8} {:>8} {:>8} {:>9}",
                         e.entity_type.as_str(),
                         e.pending,
@@ -168,12 +186,16 @@ fn run(args: &Args) -> Result<ExitCode> {
             let store = Store::open_read_only(&args.db)?;
             let items = store.read(|c| queue::items(c, state, entity, limit))?;
             print(args.json, &items, |items| {
-                println!(
+                out!(
                     "{:<36} {:<16} {:<9} {:>3}  {:<19}  last error",
-                    "change id", "entity", "state", "try", "created"
+                    "change id",
+                    "entity",
+                    "state",
+                    "try",
+                    "created"
                 );
                 for i in items {
-                    println!(
+                    out!(
                         "{:<36} {:<16} {:<9} {:>3}  {:<19}  {}",
                         i.change_id,
                         format!("{} {}", i.entity_type.as_str(), i.entity_id)
@@ -194,7 +216,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             let log = store.read(|c| history::recent_log(c, limit))?;
             print(args.json, &log, |log| {
                 for l in log {
-                    println!(
+                    out!(
                         "{}  {:<8} {:<16} {:<8} {:>6} records  {}{}",
                         time(l.started_at_ms),
                         l.run_id.chars().take(8).collect::<String>(),
@@ -216,7 +238,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             let audit = store.read(|c| history::recent_audit(c, limit))?;
             print(args.json, &audit, |audit| {
                 for a in audit {
-                    println!(
+                    out!(
                         "{}  {:<14} {} {} v{}",
                         time(a.at_ms),
                         a.event,
@@ -232,17 +254,17 @@ fn run(args: &Args) -> Result<ExitCode> {
             let open = store.read(conflicts::open)?;
             print(args.json, &open, |open| {
                 if open.is_empty() {
-                    println!("no conflicts waiting for review");
+                    out!("no conflicts waiting for review");
                 }
                 for c in open {
-                    println!(
+                    out!(
                         "{}  {} {}: {}",
                         c.conflict_id,
                         c.entity_type.as_str(),
                         c.entity_id,
                         c.reason
                     );
-                    println!("  device: {}\n  server: {}", c.local_json, c.server_json);
+                    out!("  device: {}\n  server: {}", c.local_json, c.server_json);
                 }
             });
         }
@@ -251,13 +273,13 @@ fn run(args: &Args) -> Result<ExitCode> {
             let report = store.read(check::integrity_check)?;
             print(args.json, &report, |r| {
                 if r.ok {
-                    println!("ok: the database and the sync queue are consistent");
+                    out!("ok: the database and the sync queue are consistent");
                 }
                 for p in &r.problems {
-                    println!("problem: {p}");
+                    out!("problem: {p}");
                 }
                 for w in &r.warnings {
-                    println!("note: {w}");
+                    out!("note: {w}");
                 }
             });
             if !report.ok {
@@ -274,7 +296,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             let store = Store::open(&args.db, Durability::Normal)?;
             let count = store.write(|tx| catalog::import_products(tx, &json))?;
             print(args.json, &serde_json::json!({ "imported": count }), |_| {
-                println!("imported {count} products");
+                out!("imported {count} products");
             });
         }
         "export-unsynced" => export_unsynced(&args.db)?,
@@ -315,7 +337,7 @@ fn export_unsynced(path: &str) -> Result<()> {
                 })();
                 match record {
                     Ok(v) => {
-                        println!("{v}");
+                        out!("{v}");
                         exported += 1;
                     }
                     Err(_) => unreadable += 1,
