@@ -670,3 +670,37 @@ async fn resolve_manually(
     syncer.events.notify();
     store.read(|c| customers::get(c, &conflict.entity_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_type_names_parse_and_unknown_ones_are_typed_errors() {
+        assert_eq!(
+            entity_type_from_name("stock_adjustment".into()).unwrap(),
+            EntityType::StockAdjustment
+        );
+        match entity_type_from_name("invoice".into()) {
+            Err(PosSyncError::InvalidInput(msg)) => {
+                assert!(msg.contains("unknown entity type 'invoice'"), "{msg}")
+            }
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+        assert_eq!(pos_sync_version(), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn config_limits_are_checked_with_the_field_named() {
+        let mut config = EngineConfig::new(":memory:", "S", "R", "D");
+        config.upload_batch_size = 5000;
+        let err = SyncEngine::open(config).err().unwrap();
+        assert!(err.to_string().contains("at most 1000"), "{err}");
+        let blank = EngineConfig::new(":memory:", " ", "R", "D");
+        assert!(SyncEngine::open(blank)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("'store_id' is empty"));
+    }
+}
