@@ -46,44 +46,39 @@ pub fn integrity_check(conn: &Connection) -> Result<IntegrityReport> {
             next_receipt - 1
         ));
     }
-    let orphans = count(
-        "SELECT COUNT(*) FROM sync_queue q WHERE q.entity_type = 'sale' \
-         AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.id = q.entity_id)",
-    )?;
-    if orphans > 0 {
-        problems.push(format!("{orphans} queued sales have no sale record"));
-    }
-    let unqueued = count(
-        // Retention may have purged synced queue rows created before the last purge cutoff.
-        "SELECT COUNT(*) FROM sales s WHERE s.created_at >= (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) \
-         FROM device_meta WHERE key = 'purged_synced_before') AND NOT EXISTS (SELECT 1 FROM sync_queue q WHERE q.entity_type = 'sale' AND q.entity_id = s.id)",
-    )?;
-    if unqueued > 0 {
-        problems.push(format!("{unqueued} sales were never queued for upload"));
-    }
-    let no_retry = count(
-        "SELECT COUNT(*) FROM sync_queue WHERE status = 'FAILED' AND next_attempt_at IS NULL",
-    )?;
-    if no_retry > 0 {
-        problems.push(format!(
-            "{no_retry} failed changes have no retry time and would never be retried"
-        ));
-    }
-    let synced_without_time =
-        count("SELECT COUNT(*) FROM sync_queue WHERE status = 'SYNCED' AND synced_at IS NULL")?;
-    if synced_without_time > 0 {
-        problems.push(format!(
-            "{synced_without_time} synced changes have no sync time"
-        ));
-    }
-    let dangling_conflicts = count(
-        "SELECT COUNT(*) FROM conflicts c WHERE c.resolved_at IS NULL AND NOT EXISTS \
-         (SELECT 1 FROM sync_queue q WHERE q.id = c.change_id AND q.status = 'CONFLICT')",
-    )?;
-    if dangling_conflicts > 0 {
-        problems.push(format!(
-            "{dangling_conflicts} open conflicts point at no change waiting for review"
-        ));
+    // Each invariant: a query counting the rows that break it, and what that means.
+    let invariants: [(&str, &str); 5] = [
+        (
+            "SELECT COUNT(*) FROM sync_queue q WHERE q.entity_type = 'sale' \
+             AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.id = q.entity_id)",
+            "queued sales have no sale record",
+        ),
+        (
+            // Retention may have purged synced queue rows created before the last cutoff.
+            "SELECT COUNT(*) FROM sales s WHERE s.created_at >= (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) \
+             FROM device_meta WHERE key = 'purged_synced_before') AND NOT EXISTS \
+             (SELECT 1 FROM sync_queue q WHERE q.entity_type = 'sale' AND q.entity_id = s.id)",
+            "sales were never queued for upload",
+        ),
+        (
+            "SELECT COUNT(*) FROM sync_queue WHERE status = 'FAILED' AND next_attempt_at IS NULL",
+            "failed changes have no retry time and would never be retried",
+        ),
+        (
+            "SELECT COUNT(*) FROM sync_queue WHERE status = 'SYNCED' AND synced_at IS NULL",
+            "synced changes have no sync time",
+        ),
+        (
+            "SELECT COUNT(*) FROM conflicts c WHERE c.resolved_at IS NULL AND NOT EXISTS \
+             (SELECT 1 FROM sync_queue q WHERE q.id = c.change_id AND q.status = 'CONFLICT')",
+            "open conflicts point at no change waiting for review",
+        ),
+    ];
+    for (sql, meaning) in invariants {
+        let broken = count(sql)?;
+        if broken > 0 {
+            problems.push(format!("{broken} {meaning}"));
+        }
     }
     let mut stmt =
         conn.prepare("SELECT id, payload, checksum FROM sync_queue WHERE status != 'SYNCED'")?;
@@ -104,18 +99,21 @@ pub fn integrity_check(conn: &Connection) -> Result<IntegrityReport> {
             "{corrupted} unsynced changes do not match their checksum (damaged); export them with `pos-sync export-unsynced`"
         ));
     }
-    let syncing = count("SELECT COUNT(*) FROM sync_queue WHERE status = 'SYNCING'")?;
-    if syncing > 0 {
-        warnings.push(format!(
-            "{syncing} changes are being uploaded (or an upload was interrupted; they return to PENDING when the app opens the database)"
-        ));
-    }
-    let rejected =
-        count("SELECT COUNT(*) FROM sync_queue WHERE status = 'FAILED' AND rejected = 1")?;
-    if rejected > 0 {
-        warnings.push(format!(
-            "{rejected} changes were refused by the server and need attention"
-        ));
+    let notes: [(&str, &str); 2] = [
+        (
+            "SELECT COUNT(*) FROM sync_queue WHERE status = 'SYNCING'",
+            "changes are being uploaded (or an upload was interrupted; they return to PENDING when the app opens the database)",
+        ),
+        (
+            "SELECT COUNT(*) FROM sync_queue WHERE status = 'FAILED' AND rejected = 1",
+            "changes were refused by the server and need attention",
+        ),
+    ];
+    for (sql, meaning) in notes {
+        let n = count(sql)?;
+        if n > 0 {
+            warnings.push(format!("{n} {meaning}"));
+        }
     }
     Ok(IntegrityReport {
         ok: problems.is_empty(),

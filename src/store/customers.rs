@@ -72,17 +72,7 @@ pub fn create(tx: &Transaction, json: &str, now_ms: i64) -> Result<Customer> {
         )));
     }
     let hlc = state::next_hlc(tx, now_ms)?;
-    tx.prepare_cached(
-        "INSERT INTO customers (id, name, phone, email, payload, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        fields.id,
-        fields.name,
-        fields.phone.as_deref().map(phone_digits),
-        fields.email,
-        doc.canonical,
-        hlc
-    ])?;
+    write_local(tx, &doc, hlc)?;
     queue_edit(tx, &fields.id, Action::Create, &doc, hlc, now_ms)?;
     Ok(get(tx, &fields.id)?.expect("just inserted"))
 }
@@ -111,10 +101,14 @@ pub fn update(tx: &Transaction, json: &str, now_ms: i64) -> Result<Customer> {
     Ok(get(tx, &fields.id)?.expect("exists"))
 }
 
+/// Stores the device's version of a customer (creating the row if needed); the server's
+/// version and merge base are left as they were.
 fn write_local(tx: &Transaction, doc: &Document, hlc: i64) -> Result<()> {
     let fields = documents::customer_fields(doc)?;
     tx.prepare_cached(
-        "UPDATE customers SET name = ?2, phone = ?3, email = ?4, payload = ?5, updated_hlc = ?6 WHERE id = ?1",
+        "INSERT INTO customers (id, name, phone, email, payload, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
+         email = excluded.email, payload = excluded.payload, updated_hlc = excluded.updated_hlc",
     )?
     .execute(params![
         fields.id,
