@@ -10,10 +10,24 @@ lib="target/debug/libpos_sync.so"
 [ -f "$lib" ] || { echo "missing $lib: the host build failed" >&2; exit 1; }
 
 if [ "$which" = kotlin ] || [ "$which" = all ]; then
+  # Two variants of the same bindings (they differ only in the object cleaner):
+  #  - kotlin/     the Android library's (uniffi.toml: android = true; imports android.os.Build),
+  #                the source dir android/build.gradle.kts compiles into the AAR;
+  #  - kotlin-jvm/ the plain-JVM one the Maven tests in android/jvm-tests compile
+  #                (android/jvm-tests/uniffi-jvm.toml overrides android = false).
   out=android/build/generated/uniffi/kotlin
   rm -rf "$out" && mkdir -p "$out"
   cargo uniffi-bindgen generate --language kotlin --no-format --out-dir "$out" "$lib"
-  echo "Kotlin bindings: $out"
+  echo "Kotlin bindings (Android): $out"
+  out=android/build/generated/uniffi/kotlin-jvm
+  rm -rf "$out" && mkdir -p "$out"
+  cargo uniffi-bindgen generate --language kotlin --no-format \
+    --config android/jvm-tests/uniffi-jvm.toml --out-dir "$out" "$lib"
+  if grep -q '^import android\.' "$out/io/possync/pos_sync.kt"; then
+    echo "the JVM variant of the Kotlin bindings imports android.*: check android/jvm-tests/uniffi-jvm.toml" >&2
+    exit 1
+  fi
+  echo "Kotlin bindings (JVM tests): $out"
 fi
 if [ "$which" = swift ] || [ "$which" = all ]; then
   out=ios/build/generated/uniffi/swift
