@@ -1,0 +1,178 @@
+package io.possync
+
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.withContext
+import kotlin.time.Duration
+
+/**
+ * Coroutine-friendly front of a [SyncEngine] (the generated binding).
+ *
+ * The engine's local operations (record a sale, look a product up, read the queue) are
+ * blocking SQLite calls: here they are `suspend` functions that run on [io]
+ * (`Dispatchers.IO` by default), so they are safe to call from the main thread. Network work
+ * ([syncNow], [runBatchSync], [resolveConflict], [checkConsistency]) is already `suspend` in
+ * the bindings; cancelling the calling coroutine asks the engine to stop at its next batch
+ * boundary.
+ *
+ * Every failure is a [PosSyncException] subclass whose `message` is the engine's own
+ * sentence (for example `invalid input: sale 's1' has no lines`).
+ *
+ * One engine per database file per process: use [EngineHolder] to share it between the app
+ * and a background worker. [close] releases this handle to the engine.
+ */
+class PosSync(
+    /** The generated binding, for anything this wrapper does not cover. */
+    val engine: SyncEngine,
+    private val io: CoroutineDispatcher = Dispatchers.IO,
+) : AutoCloseable {
+
+    private suspend inline fun <T> onIo(crossinline block: SyncEngine.() -> T): T =
+        withContext(io) { engine.block() }
+
+    // ------------------------------------------------------------------ till operations
+
+    /** Records and queues a sale (the app's JSON); recording the same sale again is a no-op. */
+    suspend fun recordSale(saleJson: String): SaleReceipt = onIo { recordSale(saleJson) }
+
+    /** Records and queues a stock adjustment (`id`, `product_id`, `quantity_delta`). */
+    suspend fun recordStockAdjustment(adjustmentJson: String): ChangeRef =
+        onIo { recordStockAdjustment(adjustmentJson) }
+
+    suspend fun getSale(saleId: String): Sale? = onIo { getSale(saleId) }
+
+    suspend fun productByBarcode(barcode: String): Product? = onIo { productByBarcode(barcode) }
+
+    suspend fun productBySku(sku: String): Product? = onIo { productBySku(sku) }
+
+    suspend fun productById(productId: String): Product? = onIo { productById(productId) }
+
+    /** Typeahead search: products with words starting with each word of [query]. */
+    suspend fun searchProducts(query: String, limit: Int = DEFAULT_LIMIT): List<Product> =
+        onIo { searchProducts(query, limit.toLimit()) }
+
+    /** The price of a product now (price list entry, else the catalog's own price). */
+    suspend fun currentPrice(productId: String): Price? = onIo { currentPrice(productId) }
+
+    suspend fun createCustomer(customerJson: String): Customer =
+        onIo { createCustomer(customerJson) }
+
+    suspend fun updateCustomer(customerJson: String): Customer =
+        onIo { updateCustomer(customerJson) }
+
+    suspend fun getCustomer(customerId: String): Customer? = onIo { getCustomer(customerId) }
+
+    /** Customers by name, phone or e-mail prefix. */
+    suspend fun searchCustomers(query: String, limit: Int = DEFAULT_LIMIT): List<Customer> =
+        onIo { searchCustomers(query, limit.toLimit()) }
+
+    suspend fun putReport(key: String, reportJson: String): Unit =
+        onIo { putReport(key, reportJson) }
+
+    suspend fun getReport(key: String): Report? = onIo { getReport(key) }
+
+    /** Seeds the catalog from a JSON array of products; all or nothing. */
+    suspend fun importProducts(productsJson: String): Long = onIo { importProducts(productsJson) }
+
+    // ------------------------------------------------------------------ queue and history
+
+    suspend fun queueStats(): QueueStats = onIo { queueStats() }
+
+    /** Queue rows in sync order, optionally only one [state] and/or [entityType]. */
+    suspend fun queueItems(
+        state: SyncState? = null,
+        entityType: EntityType? = null,
+        limit: Int = DEFAULT_LIMIT,
+    ): List<QueueItem> = onIo { queueItems(state, entityType, limit.toLimit()) }
+
+    /** Makes every failed change due now; returns how many. */
+    suspend fun retryFailedNow(): Long = onIo { retryFailedNow() }
+
+    suspend fun syncLog(limit: Int = DEFAULT_LIMIT): List<SyncLogEntry> =
+        onIo { syncLog(limit.toLimit()) }
+
+    suspend fun auditTrail(limit: Int = DEFAULT_LIMIT): List<AuditEntry> =
+        onIo { auditTrail(limit.toLimit()) }
+
+    /** Conflicts waiting for a person, oldest first. */
+    suspend fun conflicts(): List<Conflict> = onIo { conflicts() }
+
+    /** Undoes everything sync run [runId] downloaded; returns how many records were restored. */
+    suspend fun rollback(runId: String): Long = onIo { rollback(runId) }
+
+    suspend fun integrityCheck(): IntegrityReport = onIo { integrityCheck() }
+
+    // ------------------------------------------------------------------ sync
+
+    suspend fun status(): SyncStatus = onIo { status() }
+
+    /** One full sync cycle now (joins a cycle already running). Never throws for sync failures:
+     * read [SyncReport.outcome] and [SyncReport.error]. */
+    suspend fun syncNow(): SyncReport = engine.syncNow()
+
+    /** The background entry point: one cycle that stops between batches after [budget]. */
+    suspend fun runBatchSync(budget: Duration): SyncReport =
+        engine.runBatchSync(budget.inWholeMilliseconds)
+
+    /** Resolves a conflict from [conflicts]; [mergedJson] is required for [Resolution.MERGED]. */
+    suspend fun resolveConflict(
+        conflictId: String,
+        resolution: Resolution,
+        mergedJson: String? = null,
+    ): Customer? = engine.resolveConflict(conflictId, resolution, mergedJson)
+
+    /** Compares local counts and checksums with the server's; schedules resyncs of drift. */
+    suspend fun checkConsistency(): ConsistencyReport = engine.checkConsistency()
+
+    /** Status updates, the current one first (see [statusFlow]). */
+    fun statusFlow(): Flow<SyncStatus> = engine.statusFlow(io)
+
+    /** Conflicts as they are found (see [conflictFlow]). */
+    fun conflictFlow(): Flow<Conflict> = engine.conflictFlow(io)
+
+    /** Feeds the app's connectivity signal to the engine (quick; safe on any thread). */
+    fun setNetworkAvailable(available: Boolean) = engine.setNetworkAvailable(available)
+
+    /** Foreground auto sync: every [interval], on reconnect and when failed changes are due. */
+    suspend fun startAutoSync(interval: Duration): Unit =
+        onIo { startAutoSync(interval.inWholeMilliseconds) }
+
+    fun stopAutoSync() = engine.stopAutoSync()
+
+    val isAutoSyncRunning: Boolean get() = engine.isAutoSyncRunning()
+
+    /** Stops a running sync at its next batch boundary (an OS deadline, a "stop" button). */
+    fun cancel() = engine.cancel()
+
+    /** Supplies bearer tokens from the app; [provider] gets `refresh = true` after a 401. */
+    suspend fun setTokenProvider(provider: (refresh: Boolean) -> String): Unit =
+        onIo { setTokenProvider(tokenProvider(provider)) }
+
+    override fun close() = engine.close()
+
+    companion object {
+        const val DEFAULT_LIMIT = 100
+
+        /** Opens (or joins) the engine for [config]; blocking work runs on [io]. */
+        suspend fun open(config: EngineConfig, io: CoroutineDispatcher = Dispatchers.IO): PosSync =
+            withContext(io) { PosSync(SyncEngine.open(config), io) }
+
+        /** The library's version, for support screens. */
+        val version: String get() = posSyncVersion()
+    }
+}
+
+/** A [TokenProvider] from a lambda; throw [PosSyncException.Auth] when no token can be had. */
+fun tokenProvider(provide: (refresh: Boolean) -> String): TokenProvider =
+    object : TokenProvider {
+        override fun token(refresh: Boolean): String = provide(refresh)
+    }
+
+/** Parses `sale`, `stock_adjustment`, `product`, `price`, `customer` or `report`. */
+fun EntityType.Companion.fromName(name: String): EntityType = entityTypeFromName(name)
+
+private fun Int.toLimit(): UInt {
+    require(this >= 0) { "limit must not be negative (was $this)" }
+    return toUInt()
+}
