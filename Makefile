@@ -1,5 +1,5 @@
 # The commands a newcomer needs (see README.md). Each target installs what it needs.
-.PHONY: demo test lint test-rust bindings clean
+.PHONY: demo test lint test-rust test-kotlin bindings clean
 
 CARGO ?= cargo
 
@@ -8,7 +8,7 @@ demo:
 	$(CARGO) run --quiet --example demo
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust
+test: lint test-rust test-kotlin
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -19,10 +19,14 @@ lint:
 test-rust:
 	$(CARGO) test --workspace
 
+## test-kotlin: JVM tests of the Kotlin bindings and the Android library's plain Kotlin (Maven, JUnit 5) against the reference server
+test-kotlin:
+	scripts/test-kotlin.sh
+
 ## bindings: generate the Kotlin and Swift bindings from the built library
 bindings:
 	scripts/generate-bindings.sh all
 
 clean:
 	$(CARGO) clean
-	rm -rf android/build ios/build ios/.build
+	rm -rf android/build android/jvm-tests/target ios/build ios/.build

@@ -74,6 +74,9 @@ object BackgroundSyncPolicy {
      */
     fun decide(report: SyncReport, nowMs: Long, runAttemptCount: Int = 0): WorkDecision {
         val continueNow = if (report.moreWorkPending) FollowUp(Duration.ZERO) else null
+        // A completed cycle sets moreWorkPending when it used up its upload share; it also does
+        // so when that share ended exactly with the queue, so only follow up on real work.
+        val continueCompleted = continueNow?.takeIf { report.remaining > 0 }
         fun retryOrYield(why: String): WorkDecision =
             if (runAttemptCount < MAX_RETRIES) {
                 WorkDecision(WorkResult.RETRY, null, "$why; retried with backoff")
@@ -87,8 +90,8 @@ object BackgroundSyncPolicy {
         return when (report.outcome) {
             SyncOutcome.COMPLETED -> WorkDecision(
                 WorkResult.SUCCESS,
-                continueNow,
-                if (continueNow != null) "synced a share of the backlog; continuing" else "synced",
+                continueCompleted,
+                if (continueCompleted != null) "synced a share of the backlog; continuing" else "synced",
             )
             SyncOutcome.BUDGET_EXHAUSTED -> WorkDecision(
                 WorkResult.SUCCESS,
