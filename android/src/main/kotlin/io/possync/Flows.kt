@@ -32,6 +32,27 @@ fun SyncEngine.statusFlow(io: CoroutineDispatcher = Dispatchers.IO): Flow<SyncSt
 fun SyncEngine.conflictFlow(io: CoroutineDispatcher = Dispatchers.IO): Flow<Conflict> =
     listenerFlow(io) { send -> statusListener(onConflict = send) }
 
+/** One event of [syncEvents]. */
+sealed interface SyncEvent {
+    /** The sync status changed (the first event of every subscription is the current one). */
+    data class StatusChanged(val status: SyncStatus) : SyncEvent
+
+    /** A conflict was found that needs a person. */
+    data class ConflictFound(val conflict: Conflict) : SyncEvent
+}
+
+/**
+ * Status changes and new conflicts through one subscription, in the order the engine reported
+ * them; the first event is always the current status, so a collector knows it is subscribed.
+ */
+fun SyncEngine.syncEvents(io: CoroutineDispatcher = Dispatchers.IO): Flow<SyncEvent> =
+    listenerFlow(io) { send ->
+        statusListener(
+            onStatus = { send(SyncEvent.StatusChanged(it)) },
+            onConflict = { send(SyncEvent.ConflictFound(it)) },
+        )
+    }
+
 private fun <T> SyncEngine.listenerFlow(
     io: CoroutineDispatcher,
     listener: (send: (T) -> Unit) -> SyncStatusListener,

@@ -131,6 +131,9 @@ class PosSync(
     /** Conflicts as they are found (see [conflictFlow]). */
     fun conflictFlow(): Flow<Conflict> = engine.conflictFlow(io)
 
+    /** Status changes and new conflicts in one stream (see [syncEvents]). */
+    fun syncEvents(): Flow<SyncEvent> = engine.syncEvents(io)
+
     /** Feeds the app's connectivity signal to the engine (quick; safe on any thread). */
     fun setNetworkAvailable(available: Boolean) = engine.setNetworkAvailable(available)
 
@@ -163,11 +166,35 @@ class PosSync(
     }
 }
 
-/** A [TokenProvider] from a lambda; throw [PosSyncException.Auth] when no token can be had. */
+/**
+ * A [TokenProvider] from a lambda. When no token can be had, throw any exception: the sync
+ * fails with a message that contains yours, and is retried later.
+ *
+ * Why the wrapper: the engine's error type is a "flat" UniFFI error, which Rust can send to
+ * Kotlin but cannot receive back; a [PosSyncException] thrown by a provider would panic the
+ * engine's sync task (UniFFI 0.32: "Can't lift flat errors"). This wrapper turns every
+ * exception into a [TokenUnavailableException], which reaches the engine as an unexpected
+ * callback error instead. Implement [TokenProvider] directly only if it never throws
+ * [PosSyncException].
+ */
 fun tokenProvider(provide: (refresh: Boolean) -> String): TokenProvider =
     object : TokenProvider {
-        override fun token(refresh: Boolean): String = provide(refresh)
+        override fun token(refresh: Boolean): String =
+            try {
+                provide(refresh)
+            } catch (e: TokenUnavailableException) {
+                throw e
+            } catch (e: Exception) {
+                throw TokenUnavailableException(e.message ?: e.javaClass.name)
+            }
     }
+
+/**
+ * Thrown by a token provider made with [tokenProvider] when the app could not supply a token.
+ * It carries no stack trace: UniFFI passes the text of an unexpected callback error to the
+ * engine, which keeps it in the sync report and the sync log.
+ */
+class TokenUnavailableException(message: String) : RuntimeException(message, null, false, false)
 
 /** Parses `sale`, `stock_adjustment`, `product`, `price`, `customer` or `report`. */
 fun EntityType.Companion.fromName(name: String): EntityType = entityTypeFromName(name)

@@ -1,5 +1,6 @@
 package io.possync
 
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonArray
@@ -174,4 +175,39 @@ suspend fun eventually(timeout: Duration = 10.seconds, what: String = "condition
 /** Runs a test body in a coroutine; always returns Unit (JUnit skips tests that return a value). */
 fun blocking(body: suspend kotlinx.coroutines.CoroutineScope.() -> Unit) {
     kotlinx.coroutines.runBlocking(block = body)
+}
+
+/**
+ * Collects [flow] into an unlimited channel on [scope] (a test's coroutine scope); cancel the
+ * returned job when done.
+ */
+fun <T> kotlinx.coroutines.CoroutineScope.collectInto(
+    flow: kotlinx.coroutines.flow.Flow<T>,
+): Pair<kotlinx.coroutines.Job, kotlinx.coroutines.channels.Channel<T>> {
+    val channel = kotlinx.coroutines.channels.Channel<T>(kotlinx.coroutines.channels.Channel.UNLIMITED)
+    val job = launch(kotlinx.coroutines.Dispatchers.Default) { flow.collect { channel.send(it) } }
+    return job to channel
+}
+
+/** Receives from [channel] until [predicate] matches, within [timeout]; returns the match. */
+suspend fun <T> receiveUntil(
+    channel: kotlinx.coroutines.channels.ReceiveChannel<T>,
+    timeout: Duration = 10.seconds,
+    what: String = "event",
+    predicate: (T) -> Boolean,
+): T {
+    val seen = mutableListOf<T>()
+    return try {
+        withTimeout(timeout) {
+            while (true) {
+                val value = channel.receive()
+                seen += value
+                if (predicate(value)) return@withTimeout value
+            }
+            @Suppress("UNREACHABLE_CODE")
+            error("unreachable")
+        }
+    } catch (e: kotlinx.coroutines.TimeoutCancellationException) {
+        throw AssertionError("no $what within $timeout; saw ${seen.size}: ${seen.takeLast(5)}", e)
+    }
 }
