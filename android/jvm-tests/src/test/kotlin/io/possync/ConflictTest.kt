@@ -59,6 +59,16 @@ class ConflictTest {
         pos.use {
             pos.createCustomer("""{"id":"c1","name":"Ada"}""")
             pos.syncNow()
+            // A listener implemented directly on the generated interface, beside the Flow.
+            val raw = java.util.Collections.synchronizedList(mutableListOf<Conflict>())
+            val rawHandle = pos.engine.subscribeStatus(
+                object : SyncStatusListener {
+                    override fun onStatus(status: SyncStatus) {}
+                    override fun onConflict(conflict: Conflict) {
+                        raw += conflict
+                    }
+                },
+            )
             val (job, events) = collectInto(pos.syncEvents())
             // The first event is the current status: from here on the listener is subscribed.
             assertIs<SyncEvent.StatusChanged>(events.receive())
@@ -68,6 +78,8 @@ class ConflictTest {
             val found = receiveUntil(events, what = "conflict event") { it is SyncEvent.ConflictFound }
             val conflict = (found as SyncEvent.ConflictFound).conflict
             assertEquals(pos.conflicts().single(), conflict)
+            assertEquals(listOf(conflict), raw.toList())
+            rawHandle.close()
             job.cancel()
 
             val kept = assertNotNull(pos.resolveConflict(conflict.conflictId, Resolution.KEEP_LOCAL))

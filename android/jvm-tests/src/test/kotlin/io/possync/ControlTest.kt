@@ -128,6 +128,7 @@ class ControlTest {
             // A long interval: after its first run, only the reconnect can trigger a sync.
             pos.startAutoSync(1.hours)
             assertTrue(pos.isAutoSyncRunning)
+            assertTrue(pos.engine.isAutoSyncRunning())
             eventually(what = "the first auto sync") { pos.status().lastSyncAtMs != null }
 
             pos.setNetworkAvailable(false)
