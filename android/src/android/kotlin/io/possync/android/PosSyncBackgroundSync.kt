@@ -33,7 +33,7 @@ object PosSyncBackgroundSync {
     /**
      * Periodic sync every [interval] (at least 15 minutes) while a network is connected, each run
      * limited to [budget]; `UPDATE` keeps the schedule of an existing request and applies new
-     * settings. Also queues a sync for when the network is next available.
+     * settings. Syncs on reconnect come from [syncWhenConnected], which [NetworkMonitor] calls.
      */
     fun schedule(
         context: Context,
@@ -48,7 +48,6 @@ object PosSyncBackgroundSync {
             .build()
         val workManager = WorkManager.getInstance(context)
         workManager.enqueueUniquePeriodicWork(PERIODIC_WORK, ExistingPeriodicWorkPolicy.UPDATE, request)
-        syncWhenConnected(context, budget)
     }
 
     /**
