@@ -20,7 +20,8 @@ reports=android/jvm-tests/target/surefire-reports
 rm -rf "$reports"
 status=0
 # `clean` because the generated sources are rewritten on every run: no stale classes.
-(cd android/jvm-tests && mvn -B --no-transfer-progress clean test "$@") || status=$?
+(cd android/jvm-tests && mvn -B --no-transfer-progress -Dstyle.color=never clean test "$@") || status=$?
+echo
 
 # One plain summary line for readers of the log (Surefire's own summary is above it).
 if ls "$reports"/TEST-*.xml >/dev/null 2>&1; then
