@@ -581,15 +581,21 @@ impl SyncEngine {
         let syncer = self.syncer.clone();
         let canceller = self.syncer.clone();
         let run_id = uuid::Uuid::new_v4().to_string();
+        let ticket = self.syncer.cancel_ticket();
         match run_on_engine(
-            async move { syncer.cycle(reason, budget_ms).await },
+            async move { syncer.cycle(reason, budget_ms, ticket).await },
             move || canceller.cancel(),
         )
         .await
         {
             Ok(report) => report,
+            // The sync task itself died (a panic): nothing ran to completion.
             Err(e) => SyncReport {
                 more_work_pending: true,
+                remaining: self
+                    .queue_stats()
+                    .map(|s| s.pending + s.syncing + s.failed + s.conflict)
+                    .unwrap_or(0),
                 error: Some(e.to_string()),
                 ..SyncReport::empty(run_id, crate::sync::SyncOutcome::Cancelled)
             },

@@ -121,12 +121,3 @@ impl From<rusqlite::Error> for PosSyncError {
         }
     }
 }
-
-impl From<uniffi::UnexpectedUniFFICallbackError> for PosSyncError {
-    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        PosSyncError::NotConfigured(format!(
-            "a callback implemented by the app failed unexpectedly: {}",
-            err.reason
-        ))
-    }
-}

@@ -19,15 +19,31 @@ use std::time::Duration;
 #[uniffi::export(foreign)]
 pub trait TokenProvider: Send + Sync {
     /// The current token. `refresh` is true when the server refused the previous one: fetch
-    /// a new one (for example from the app's login service) or fail with `Auth`.
-    fn token(&self, refresh: bool) -> Result<String>;
+    /// a new one (for example from the app's login service) or throw `TokenError`.
+    fn token(&self, refresh: bool) -> std::result::Result<String, TokenError>;
+}
+
+/// What a token provider throws when it cannot supply a token. (The engine's own error type
+/// only travels from Rust to the app, so providers get this small one of their own.)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum TokenError {
+    /// No token can be had now (signed out, login service unreachable, …).
+    #[error("no token available: {reason}")]
+    Unavailable { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
+    /// Any other exception thrown by the app's provider counts as "no token available".
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TokenError::Unavailable { reason: err.reason }
+    }
 }
 
 /// A fixed token, for apps that configure one in `EngineConfig::auth_token`.
 pub struct StaticToken(pub String);
 
 impl TokenProvider for StaticToken {
-    fn token(&self, _refresh: bool) -> Result<String> {
+    fn token(&self, _refresh: bool) -> std::result::Result<String, TokenError> {
         Ok(self.0.clone())
     }
 }
@@ -171,7 +187,11 @@ impl Transport {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        provider.token(refresh)
+        provider.token(refresh).map_err(|e| {
+            PosSyncError::Auth(format!(
+                "the app's token provider could not supply a token ({e}); sign the device in again"
+            ))
+        })
     }
 
     async fn call<T: DeserializeOwned>(

@@ -7,7 +7,7 @@ mod support;
 use pos_sync::store::conflicts::Conflict;
 use pos_sync::sync::events::{SyncPhase, SyncStatus, SyncStatusListener};
 use pos_sync::sync::SyncOutcome;
-use pos_sync::transport::TokenProvider;
+use pos_sync::transport::{TokenError, TokenProvider};
 use pos_sync::{PosSyncError, SyncEngine};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,7 +20,7 @@ struct RotatingToken {
 }
 
 impl TokenProvider for RotatingToken {
-    fn token(&self, refresh: bool) -> pos_sync::Result<String> {
+    fn token(&self, refresh: bool) -> Result<String, TokenError> {
         if refresh {
             self.refreshes.fetch_add(1, Ordering::SeqCst);
             Ok(self.fresh.clone())
@@ -60,11 +60,35 @@ async fn an_expired_token_is_refreshed_once_and_a_bad_one_is_an_auth_error() {
         .error
         .unwrap()
         .contains("check the device's credentials"));
+    let stats = till.queue_stats().unwrap();
     assert_eq!(
-        till.queue_stats().unwrap().failed,
-        1,
-        "kept for later, not dropped"
+        (stats.pending, stats.failed),
+        (1, 0),
+        "kept for later, not dropped, no attempt counted"
     );
+}
+
+struct SignedOut;
+
+impl TokenProvider for SignedOut {
+    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+        Err(TokenError::Unavailable {
+            reason: "the cashier must sign in".into(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_without_a_token_is_an_auth_error_with_its_reason() {
+    let world = World::start();
+    let till = world.engine(TILL_1);
+    till.record_sale(sale("signed-out", "p1", 1)).unwrap();
+    till.set_token_provider(Arc::new(SignedOut)).unwrap();
+    let report = till.sync_now().await;
+    assert_eq!(report.outcome, SyncOutcome::AuthError, "{report:?}");
+    assert!(report.error.unwrap().contains("the cashier must sign in"));
+    let stats = till.queue_stats().unwrap();
+    assert_eq!((stats.pending, stats.syncing), (1, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,9 @@ impl Syncer {
     /// Catches up with a cycle, then compares totals with the server. A record changed on
     /// the server between the two steps shows up as drift and costs one harmless resync.
     pub async fn check_consistency(&self) -> Result<ConsistencyReport> {
-        let catch_up = self.cycle(SyncReason::Manual, None).await;
+        let catch_up = self
+            .cycle(SyncReason::Manual, None, self.cancel_ticket())
+            .await;
         if let Some(error) = catch_up.error {
             log::info!("consistency check: catch-up sync did not complete ({error})");
         }

@@ -19,7 +19,7 @@ use crate::store::{history, Store};
 use crate::transport::Transport;
 use events::{Events, SyncPhase};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -147,10 +147,27 @@ pub struct Syncer {
     pub(crate) events: Events,
     run_lock: tokio::sync::Mutex<()>,
     finished: watch::Sender<(u64, Option<SyncReport>)>,
-    cancel_requested: AtomicBool,
+    /// Bumped by `cancel()`; a cycle stops when it differs from the ticket it started with.
+    cancel_generation: AtomicU64,
     backoff: Mutex<Backoff>,
     /// Full resyncs started by this process (their seen-sets live in this connection).
     resyncs: Mutex<HashSet<EntityType>>,
+}
+
+/// Publishes a cycle's report to the callers that joined it, when dropped.
+struct Announce<'a> {
+    finished: &'a watch::Sender<(u64, Option<SyncReport>)>,
+    report: Option<SyncReport>,
+}
+
+impl Drop for Announce<'_> {
+    fn drop(&mut self) {
+        let report = self.report.take();
+        self.finished.send_modify(|(generation, last)| {
+            *generation += 1;
+            *last = report;
+        });
+    }
 }
 
 /// Why a cycle stopped early.
@@ -165,6 +182,7 @@ pub(crate) struct Run {
     /// The sync_log row of a run outside a cycle (a manual conflict resolution).
     step: Option<String>,
     deadline_ms: Option<i64>,
+    cancel_ticket: u64,
     pub report: SyncReport,
 }
 
@@ -184,7 +202,7 @@ impl Syncer {
             events,
             run_lock: tokio::sync::Mutex::new(()),
             finished: watch::channel((0, None)).0,
-            cancel_requested: AtomicBool::new(false),
+            cancel_generation: AtomicU64::new(0),
             backoff: Mutex::new(Backoff::default()),
             resyncs: Mutex::new(HashSet::new()),
         }
@@ -204,7 +222,13 @@ impl Syncer {
 
     /// Asks the running cycle (if any) to stop at the next batch boundary.
     pub fn cancel(&self) {
-        self.cancel_requested.store(true, Ordering::SeqCst);
+        self.cancel_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Taken when a caller asks for a cycle (before it is scheduled), so a `cancel()` that
+    /// comes after the request but before the cycle starts still stops it.
+    pub fn cancel_ticket(&self) -> u64 {
+        self.cancel_generation.load(Ordering::SeqCst)
     }
 
     /// When the engine will contact the server again, if it is backing off.
@@ -215,7 +239,12 @@ impl Syncer {
 
     /// Runs one cycle, or, if one is already running, waits for it and returns its report:
     /// two callers never sync at the same time.
-    pub async fn cycle(&self, reason: SyncReason, budget_ms: Option<i64>) -> SyncReport {
+    pub async fn cycle(
+        &self,
+        reason: SyncReason,
+        budget_ms: Option<i64>,
+        ticket: u64,
+    ) -> SyncReport {
         let mut finished = self.finished.subscribe();
         let seen = finished.borrow().0;
         let guard = match self.run_lock.try_lock() {
@@ -233,20 +262,28 @@ impl Syncer {
                 unreachable!("the sender lives as long as the syncer");
             }
         };
-        self.cancel_requested.store(false, Ordering::SeqCst);
-        let report = self.run(reason, budget_ms).await;
-        self.finished.send_modify(|(generation, last)| {
-            *generation += 1;
-            *last = Some(report.clone());
-        });
+        // Callers that joined must hear the end of this cycle even if it never finishes
+        // normally (a panic, or the future dropped mid-way): then they get a Cancelled report.
+        let mut announce = Announce {
+            finished: &self.finished,
+            report: Some(SyncReport {
+                more_work_pending: true,
+                error: Some("the sync stopped before it finished".into()),
+                ..SyncReport::empty(String::new(), SyncOutcome::Cancelled)
+            }),
+        };
+        let report = self.run(reason, budget_ms, ticket).await;
+        announce.report = Some(report.clone());
+        drop(announce);
         drop(guard);
         report
     }
 
-    async fn run(&self, reason: SyncReason, budget_ms: Option<i64>) -> SyncReport {
+    async fn run(&self, reason: SyncReason, budget_ms: Option<i64>, ticket: u64) -> SyncReport {
         let started = self.now();
         let mut run = self.empty_run(uuid::Uuid::new_v4().to_string());
         run.deadline_ms = budget_ms.map(|b| started + b.max(0));
+        run.cancel_ticket = ticket;
         if self.transport.is_none() {
             run.report.outcome = SyncOutcome::NotConfigured;
             run.report.error = Some("no server URL is configured".into());
@@ -446,13 +483,14 @@ impl Syncer {
         Run {
             step: None,
             deadline_ms: None,
+            cancel_ticket: self.cancel_ticket(),
             report: SyncReport::empty(id.clone(), SyncOutcome::Completed),
             id,
         }
     }
 
     fn should_stop(&self, run: &Run) -> Option<Stop> {
-        if self.cancel_requested.load(Ordering::SeqCst) {
+        if self.cancel_generation.load(Ordering::SeqCst) != run.cancel_ticket {
             return Some(Stop::Cancelled);
         }
         match run.deadline_ms {

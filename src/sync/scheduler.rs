@@ -121,7 +121,7 @@ async fn run_loop(
             next_at = until;
             continue;
         }
-        let report = syncer.cycle(reason, None).await;
+        let report = syncer.cycle(reason, None, syncer.cancel_ticket()).await;
         reason = SyncReason::Interval;
         let now = syncer.now();
         let keep_going = report.more_work_pending && report.outcome == SyncOutcome::Completed;

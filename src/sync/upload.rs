@@ -58,7 +58,9 @@ impl Syncer {
             }
             if batch_number >= self.settings.max_upload_batches_per_type {
                 // Leave the rest for the next cycle so downloads are not held back.
-                run.report.more_work_pending = true;
+                let now = self.now();
+                run.report.more_work_pending |=
+                    self.store.read(|c| queue::has_due(c, entity_type, now))?;
                 break;
             }
             let now = self.now();
@@ -89,7 +91,15 @@ impl Syncer {
             let response = match transport.upload(&request).await {
                 Ok(response) => response,
                 Err(e) => {
-                    self.fail_batch(&batch, &e, run)?;
+                    if matches!(e, PosSyncError::Auth(_) | PosSyncError::RateLimited { .. }) {
+                        // Not processed by the server: back to PENDING, no attempt counted.
+                        let ids: Vec<String> = batch.iter().map(|i| i.change_id.clone()).collect();
+                        let now = self.now();
+                        self.store
+                            .write(|tx| queue::release_unsent(tx, &ids, now))?;
+                    } else {
+                        self.fail_batch(&batch, &e, run)?;
+                    }
                     guard.armed = false;
                     return Err(e);
                 }

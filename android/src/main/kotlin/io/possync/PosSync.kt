@@ -167,34 +167,21 @@ class PosSync(
 }
 
 /**
- * A [TokenProvider] from a lambda. When no token can be had, throw any exception: the sync
- * fails with a message that contains yours, and is retried later.
- *
- * Why the wrapper: the engine's error type is a "flat" UniFFI error, which Rust can send to
- * Kotlin but cannot receive back; a [PosSyncException] thrown by a provider would panic the
- * engine's sync task (UniFFI 0.32: "Can't lift flat errors"). This wrapper turns every
- * exception into a [TokenUnavailableException], which reaches the engine as an unexpected
- * callback error instead. Implement [TokenProvider] directly only if it never throws
- * [PosSyncException].
+ * A [TokenProvider] from a lambda. When no token can be had, throw: a [TokenException] as it
+ * is, any other exception as [TokenException.Unavailable] with its message. The sync then
+ * ends with `AUTH_ERROR` and that reason, and nothing queued is lost.
  */
 fun tokenProvider(provide: (refresh: Boolean) -> String): TokenProvider =
     object : TokenProvider {
         override fun token(refresh: Boolean): String =
             try {
                 provide(refresh)
-            } catch (e: TokenUnavailableException) {
+            } catch (e: TokenException) {
                 throw e
             } catch (e: Exception) {
-                throw TokenUnavailableException(e.message ?: e.javaClass.name)
+                throw TokenException.Unavailable(e.message ?: e.javaClass.name)
             }
     }
-
-/**
- * Thrown by a token provider made with [tokenProvider] when the app could not supply a token.
- * It carries no stack trace: UniFFI passes the text of an unexpected callback error to the
- * engine, which keeps it in the sync report and the sync log.
- */
-class TokenUnavailableException(message: String) : RuntimeException(message, null, false, false)
 
 /** Parses `sale`, `stock_adjustment`, `product`, `price`, `customer` or `report`. */
 fun EntityType.Companion.fromName(name: String): EntityType = entityTypeFromName(name)

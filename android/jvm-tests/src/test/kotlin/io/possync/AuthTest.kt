@@ -55,38 +55,31 @@ class AuthTest {
     fun `a provider that cannot supply a token fails the sync with its message`() = blocking {
         PosSync.open(testConfig(dir, server = server, token = "expired")).use { pos ->
             pos.setTokenProvider { refresh ->
-                if (refresh) throw PosSyncException.Auth("the cashier must sign in again") else "expired"
+                if (refresh) throw IllegalStateException("the cashier must sign in again") else "expired"
             }
             pos.recordSale(saleJson("s1"))
             val report = pos.syncNow()
-            // The engine sees an unexpected callback error (see tokenProvider): a retryable failure.
-            assertEquals(SyncOutcome.SERVER_ERROR, report.outcome, report.toString())
+            assertEquals(SyncOutcome.AUTH_ERROR, report.outcome, report.toString())
             assertContains(assertNotNull(report.error), "the cashier must sign in again")
             assertEquals(1, report.remaining)
-            assertEquals(WorkResult.RETRY, BackgroundSyncPolicy.decide(report, System.currentTimeMillis()).result)
+            // Nothing was sent: the sale waits as PENDING, no attempt counted.
+            assertEquals(1, pos.queueStats().pending)
         }
     }
 
-    /**
-     * Tripwire for an engine limitation (reported): PosSyncError is a flat UniFFI error, which
-     * cannot be lifted from Kotlin, so a TokenProvider implemented directly that throws
-     * PosSyncException panics the sync task. When the Rust side gives TokenProvider a liftable
-     * error type, this test fails: then expect AUTH_ERROR here and simplify tokenProvider().
-     */
     @Test
-    fun `a raw provider throwing PosSyncException kills the sync task (known engine limitation)`() = blocking {
+    fun `a raw provider throwing TokenException ends the sync as an auth error`() = blocking {
         PosSync.open(testConfig(dir, server = server, token = "expired")).use { pos ->
             pos.engine.setTokenProvider(
                 object : TokenProvider {
                     override fun token(refresh: Boolean): String =
-                        if (refresh) throw PosSyncException.Auth("no session") else "expired"
+                        if (refresh) throw TokenException.Unavailable("no session") else "expired"
                 },
             )
             pos.recordSale(saleJson("s1"))
             val report = pos.syncNow()
-            assertEquals(SyncOutcome.CANCELLED, report.outcome, report.toString())
-            assertContains(assertNotNull(report.error), "Can't lift flat errors")
-            // The engine survives it and leaves no change claimed.
+            assertEquals(SyncOutcome.AUTH_ERROR, report.outcome, report.toString())
+            assertContains(assertNotNull(report.error), "no session")
             assertEquals(0, pos.queueStats().syncing)
             assertEquals(1, pos.queueStats().pending)
         }
