@@ -1,0 +1,8 @@
+import XCTest
+@testable import PosSync
+
+final class SmokeTests: XCTestCase {
+    func testVersion() {
+        XCTAssertFalse(posSyncVersion().isEmpty)
+    }
+}
