@@ -11,14 +11,27 @@ public enum SyncEvent: Sendable, Equatable {
 public final class ClosureStatusListener: SyncStatusListener {
     private let status: @Sendable (SyncStatus) -> Void
     private let conflict: @Sendable (Conflict) -> Void
+    private let released: (@Sendable () -> Void)?
 
-    public init(
+    public convenience init(
         onStatus: @escaping @Sendable (SyncStatus) -> Void,
         onConflict: @escaping @Sendable (Conflict) -> Void = { _ in }
     ) {
+        self.init(onStatus: onStatus, onConflict: onConflict, onRelease: nil)
+    }
+
+    /// `onRelease` runs when the engine lets go of the listener (the subscription ended).
+    init(
+        onStatus: @escaping @Sendable (SyncStatus) -> Void,
+        onConflict: @escaping @Sendable (Conflict) -> Void,
+        onRelease: (@Sendable () -> Void)?
+    ) {
         self.status = onStatus
         self.conflict = onConflict
+        self.released = onRelease
     }
+
+    deinit { released?() }
 
     public func onStatus(status: SyncStatus) { self.status(status) }
     public func onConflict(conflict: Conflict) { self.conflict(conflict) }
@@ -35,8 +48,17 @@ extension SyncEngine {
     public func statusUpdates(
         bufferingPolicy: AsyncStream<SyncStatus>.Continuation.BufferingPolicy
     ) -> AsyncStream<SyncStatus> {
+        statusUpdates(bufferingPolicy: bufferingPolicy, onRelease: nil)
+    }
+
+    /// `onRelease` (tests): runs when the engine has dropped the stream's listener.
+    func statusUpdates(
+        bufferingPolicy: AsyncStream<SyncStatus>.Continuation.BufferingPolicy,
+        onRelease: (@Sendable () -> Void)?
+    ) -> AsyncStream<SyncStatus> {
         subscribe(bufferingPolicy: bufferingPolicy) { continuation in
-            ClosureStatusListener(onStatus: { continuation.yield($0) })
+            ClosureStatusListener(
+                onStatus: { continuation.yield($0) }, onConflict: { _ in }, onRelease: onRelease)
         }
     }
 

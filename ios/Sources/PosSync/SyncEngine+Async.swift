@@ -114,8 +114,9 @@ extension SyncEngine {
     }
 
     /// Replaces the source of bearer tokens with a closure. `refresh` is true when the server
-    /// refused the previous token: fetch a new one. Throw `PosSyncError.Auth` when no token can
-    /// be had. Called on an engine thread; do not block it for long.
+    /// refused the previous token: fetch a new one. Called on an engine thread; do not block it
+    /// for long. An error thrown here ends the sync (its report's `error` carries the message);
+    /// see `ClosureTokenProvider` for why it never reaches the engine as a `PosSyncError`.
     public func setTokenProvider(
         _ token: @escaping @Sendable (_ refresh: Bool) throws -> String
     ) throws {
@@ -137,6 +138,13 @@ public enum ConflictResolution: Sendable, Equatable {
 }
 
 /// A `TokenProvider` backed by a closure.
+///
+/// Errors: `PosSyncError` is a flat error, which UniFFI can send from Rust to Swift but not
+/// back, so a `TokenProvider` that throws a `PosSyncError` makes the Rust side panic ("Can't
+/// lift flat errors") and the sync end as `.cancelled`. This provider therefore passes every
+/// error on as `TokenProviderError`, which reaches the engine as an unexpected callback error
+/// with its message: the sync ends with an error report instead. Implement `TokenProvider`
+/// yourself only if it never throws `PosSyncError`.
 public final class ClosureTokenProvider: TokenProvider {
     private let fetch: @Sendable (Bool) throws -> String
 
@@ -144,5 +152,22 @@ public final class ClosureTokenProvider: TokenProvider {
         self.fetch = fetch
     }
 
-    public func token(refresh: Bool) throws -> String { try fetch(refresh) }
+    public func token(refresh: Bool) throws -> String {
+        do {
+            return try fetch(refresh)
+        } catch let error as PosSyncError {
+            throw TokenProviderError(message: error.message)
+        } catch let error as TokenProviderError {
+            throw error
+        } catch {
+            throw TokenProviderError(message: "\(error)")
+        }
+    }
+}
+
+/// Why the app could not provide a token (see `ClosureTokenProvider`).
+public struct TokenProviderError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { "the app's token provider failed: \(message)" }
 }
