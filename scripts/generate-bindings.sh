@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 which="${1:-all}"
 cargo build --quiet --lib
 case "$(uname -s)" in Darwin) ext=dylib ;; *) ext=so ;; esac
-lib="target/debug/libpos_sync.$ext"
+lib="${CARGO_TARGET_DIR:-target}/debug/libpos_sync.$ext"
 [ -f "$lib" ] || { echo "missing $lib: the host build failed" >&2; exit 1; }
 
 if [ "$which" = kotlin ] || [ "$which" = all ]; then

@@ -59,6 +59,10 @@ in_root() {
       mount --bind "/dev/$d" "$root/dev/$d"
     done
     mount --bind "$repo" "$root$repo"
+    for extra in ${POS_SYNC_EXTRA_BINDS:-}; do
+      mkdir -p "$root$extra"
+      mount --bind "$extra" "$root$extra"
+    done
     exec chroot "$root" /usr/bin/env -i \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive \
@@ -119,8 +123,15 @@ case "$cmd" in
     # Swift side. The test binary links libpos_sync.so from the cargo target directory (modulemap
     # `link "pos_sync"` + these -L/rpath flags): passed on the command line, not as unsafeFlags
     # in the manifest, so the manifest stays usable as a dependency.
-    libdir="${CARGO_TARGET_DIR:-$repo/target}/debug"
-    case "$libdir" in /*) ;; *) libdir="$repo/$libdir" ;; esac
+    target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+    case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
+    mkdir -p "$target_dir"
+    target_dir="$(cd "$target_dir" && pwd -P)"
+    case "$target_dir/" in
+      "$repo"/*) ;;
+      *) export POS_SYNC_EXTRA_BINDS="$target_dir" ;;  # visible inside the root too
+    esac
+    libdir="$target_dir/debug"
     server="$libdir/pos-sync-server"
     export POS_SYNC_PASS_ENV="POS_SYNC_SERVER_BIN=$server"
     # The Apple-only files (BGTaskScheduler, NWPathMonitor) are skipped by `swift test` here;
