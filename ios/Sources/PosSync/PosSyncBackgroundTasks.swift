@@ -42,15 +42,20 @@ public final class PosSyncBackgroundTasks: Sendable {
             engine: { try engine() })
     }
 
+    /// Identifiers registered in this process: iOS raises an exception when an identifier is
+    /// registered twice, so a second `register()` skips them.
+    private static let registered = Locked<Set<String>>([])
+
     /// Registers both launch handlers. Call it before `application(_:didFinishLaunchingWithOptions:)`
     /// returns, on every launch; both identifiers must be in `BGTaskSchedulerPermittedIdentifiers`.
-    /// Returns false if iOS refused a registration (identifier not permitted, or registered
-    /// twice).
+    /// Returns false if iOS refused a registration (an identifier that is not permitted).
     @discardableResult
     public func register() -> Bool {
-        var registered = true
+        var allRegistered = true
         for kind in BackgroundTaskKind.allCases {
             let identifier = coordinator.identifiers.identifier(for: kind)
+            let isNew = Self.registered.withValue { $0.insert(identifier).inserted }
+            guard isNew else { continue }
             let coordinator = self.coordinator
             let ok = BGTaskScheduler.shared.register(
                 forTaskWithIdentifier: identifier, using: nil
@@ -58,9 +63,12 @@ public final class PosSyncBackgroundTasks: Sendable {
                 let running = SystemBackgroundTask(task)
                 Task.detached { await coordinator.run(running, kind: kind) }
             }
-            registered = registered && ok
+            if !ok {
+                _ = Self.registered.withValue { $0.remove(identifier) }
+                allRegistered = false
+            }
         }
-        return registered
+        return allRegistered
     }
 
     /// Submits both requests (call when the app goes to the background). Submission fails on

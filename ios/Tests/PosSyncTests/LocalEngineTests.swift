@@ -60,7 +60,6 @@ final class LocalEngineTests: XCTestCase {
 
     func testOpeningTheSameFileTwiceSharesTheEngine() throws {
         let again = try openEngine(scratch)
-        XCTAssertTrue(again === engine || again.uniffiCloneHandle() != 0)
         _ = try engine.recordSale(saleJson: Docs.sale("shared"))
         XCTAssertNotNil(try again.getSale(saleId: "shared"), "both handles see one database")
 
@@ -109,7 +108,8 @@ final class LocalEngineTests: XCTestCase {
         guard case .InvalidInput(let message) = noLines else {
             return XCTFail("a sale without lines must be InvalidInput, got \(String(describing: noLines))")
         }
-        XCTAssertEqual(message, "invalid input: the sale has no lines")
+        XCTAssertTrue(message.hasPrefix("invalid input: "), message)
+        XCTAssertTrue(message.contains("no lines"), message)
 
         let malformed = expectPosSyncError { try engine.recordSale(saleJson: "{not json") }
         guard case .InvalidInput = malformed else { return XCTFail("\(String(describing: malformed))") }
