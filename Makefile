@@ -1,5 +1,5 @@
 # The commands a newcomer needs (see README.md). Each target installs what it needs.
-.PHONY: demo test lint test-rust test-kotlin bindings clean
+.PHONY: demo test lint test-rust test-kotlin test-swift bindings clean
 
 CARGO ?= cargo
 
@@ -8,7 +8,7 @@ demo:
 	$(CARGO) run --quiet --example demo
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust test-kotlin
+test: lint test-rust test-kotlin test-swift
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -23,10 +23,15 @@ test-rust:
 test-kotlin:
 	scripts/test-kotlin.sh
 
+## test-swift: the Swift package's tests on Linux, against the reference server (installs the
+## Swift toolchain into a Debian 13 root under /opt on first use, about a minute or three)
+test-swift:
+	scripts/swift-linux.sh test
+
 ## bindings: generate the Kotlin and Swift bindings from the built library
 bindings:
 	scripts/generate-bindings.sh all
 
 clean:
 	$(CARGO) clean
-	rm -rf android/build android/jvm-tests/target ios/build ios/.build
+	rm -rf android/build android/jvm-tests/target ios/build ios/.build ios/Sources/PosSync/Generated

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
 cargo build --quiet --lib
-lib="target/debug/libpos_sync.so"
+case "$(uname -s)" in Darwin) ext=dylib ;; *) ext=so ;; esac
+lib="${CARGO_TARGET_DIR:-target}/debug/libpos_sync.$ext"
 [ -f "$lib" ] || { echo "missing $lib: the host build failed" >&2; exit 1; }
 
 if [ "$which" = kotlin ] || [ "$which" = all ]; then
@@ -33,5 +34,16 @@ if [ "$which" = swift ] || [ "$which" = all ]; then
   out=ios/build/generated/uniffi/swift
   rm -rf "$out" && mkdir -p "$out"
   cargo uniffi-bindgen generate --language swift --no-format --out-dir "$out" "$lib"
-  echo "Swift bindings: $out"
+  # The Swift package (ios/Package.swift) compiles the generated Swift inside its PosSync
+  # target and, on Linux, gets the C module PosSyncFFI from a system-library target; on Apple
+  # platforms the XCFramework carries the header and module map instead
+  # (scripts/build-xcframework.sh). Both copies are git-ignored.
+  gen=ios/Sources/PosSync/Generated
+  rm -rf "$gen" && mkdir -p "$gen"
+  cp "$out/PosSync.swift" "$gen/PosSync.swift"
+  ffi=ios/build/ffi/PosSyncFFI
+  rm -rf "$ffi" && mkdir -p "$ffi"
+  cp "$out/PosSyncFFI.h" "$ffi/PosSyncFFI.h"
+  cp "$out/PosSyncFFI.modulemap" "$ffi/module.modulemap"
+  echo "Swift bindings: $out (copied into $gen and $ffi)"
 fi
