@@ -137,14 +137,9 @@ public enum ConflictResolution: Sendable, Equatable {
     }
 }
 
-/// A `TokenProvider` backed by a closure.
-///
-/// Errors: `PosSyncError` is a flat error, which UniFFI can send from Rust to Swift but not
-/// back, so a `TokenProvider` that throws a `PosSyncError` makes the Rust side panic ("Can't
-/// lift flat errors") and the sync end as `.cancelled`. This provider therefore passes every
-/// error on as `TokenProviderError`, which reaches the engine as an unexpected callback error
-/// with its message: the sync ends with an error report instead. Implement `TokenProvider`
-/// yourself only if it never throws `PosSyncError`.
+/// A `TokenProvider` backed by a closure. When no token can be had, throw: a `TokenError`
+/// passes as it is, any other error becomes `TokenError.Unavailable` with its description.
+/// The sync then ends with `.authError` and that reason; queued changes stay pending.
 public final class ClosureTokenProvider: TokenProvider {
     private let fetch: @Sendable (Bool) throws -> String
 
@@ -155,19 +150,12 @@ public final class ClosureTokenProvider: TokenProvider {
     public func token(refresh: Bool) throws -> String {
         do {
             return try fetch(refresh)
-        } catch let error as PosSyncError {
-            throw TokenProviderError(message: error.message)
-        } catch let error as TokenProviderError {
+        } catch let error as TokenError {
             throw error
+        } catch let error as PosSyncError {
+            throw TokenError.Unavailable(reason: error.message)
         } catch {
-            throw TokenProviderError(message: "\(error)")
+            throw TokenError.Unavailable(reason: "\(error)")
         }
     }
-}
-
-/// Why the app could not provide a token (see `ClosureTokenProvider`).
-public struct TokenProviderError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(message: String) { self.message = message }
-    public var description: String { "the app's token provider failed: \(message)" }
 }

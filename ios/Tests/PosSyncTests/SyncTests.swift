@@ -309,15 +309,18 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(try till.status().phase, .error)
         XCTAssertNotNil(try till.status().lastError)
 
-        // A provider that throws: the sync ends with the app's reason, nothing is lost.
-        // (Through ClosureTokenProvider: a PosSyncError thrown straight at the engine would
-        // make it panic, see ClosureTokenProvider.)
-        try till.setTokenProvider { _ in throw PosSyncError.Auth(message: "the cashier signed out") }
+        // A provider that throws: an auth error with the app's reason, nothing is lost.
+        try till.setTokenProvider { _ in throw TokenError.Unavailable(reason: "the cashier signed out") }
         let thrown = await till.syncNow()
-        XCTAssertNotEqual(thrown.outcome, .completed, "\(thrown)")
-        XCTAssertNotEqual(thrown.outcome, .cancelled, "no panic: \(thrown)")
+        XCTAssertEqual(thrown.outcome, .authError, "\(thrown)")
         XCTAssertTrue(thrown.error?.contains("the cashier signed out") == true, "\(thrown)")
         XCTAssertFalse(BackgroundSyncPolicy().isSuccess(thrown))
+
+        // Any other error thrown through ClosureTokenProvider counts the same.
+        struct SignedOut: Error {}
+        try till.setTokenProvider { _ in throw SignedOut() }
+        let otherError = await till.syncNow()
+        XCTAssertEqual(otherError.outcome, .authError, "\(otherError)")
         XCTAssertEqual(try till.queueStats().synced, 1)
         XCTAssertEqual(try till.getSale(saleId: "s2")?.saleId, "s2")
     }
