@@ -1,5 +1,5 @@
 # The commands a newcomer needs (see README.md). Each target installs what it needs.
-.PHONY: demo test lint test-rust test-kotlin test-swift bindings clean
+.PHONY: demo test lint test-rust test-kotlin test-swift test-plugin bindings clean
 
 CARGO ?= cargo
 
@@ -8,7 +8,7 @@ demo:
 	$(CARGO) run --quiet --example demo
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust test-kotlin test-swift
+test: lint test-rust test-kotlin test-swift test-plugin
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -28,6 +28,10 @@ test-kotlin:
 test-swift:
 	scripts/swift-linux.sh test
 
+## test-plugin: the Capacitor plugin: npm ci, lint, build (docgen, tsc, rollup), vitest (TypeScript types against the engine's records), the Android plugin's JVM tests
+test-plugin:
+	scripts/test-plugin.sh
+
 ## bindings: generate the Kotlin and Swift bindings from the built library
 bindings:
 	scripts/generate-bindings.sh all
@@ -35,3 +39,4 @@ bindings:
 clean:
 	$(CARGO) clean
 	rm -rf android/build android/jvm-tests/target ios/build ios/.build ios/Sources/PosSync/Generated
+	rm -rf capacitor-plugin/dist capacitor-plugin/build capacitor-plugin/android/jvm-tests/target capacitor-plugin/android/jvm-tests/compile-check/target

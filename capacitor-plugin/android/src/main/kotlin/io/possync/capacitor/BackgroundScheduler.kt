@@ -1,11 +1,14 @@
 package io.possync.capacitor
 
 /**
- * Background sync with the OS scheduler. On Android it is WorkManager, through the pos-sync
- * Android library's scheduling helper ([WorkManagerScheduler], the only class of the plugin
- * that needs androidx); the JVM tests use a recording fake.
+ * The platform's side of background sync. On Android it is the pos-sync Android library's
+ * WorkManager scheduling and connectivity monitor ([AndroidBackgroundSync], the only plugin
+ * class that needs androidx); the JVM tests use a recording fake.
  */
 interface BackgroundScheduler {
+    /** The engine was opened: start following connectivity (reconnect syncs). */
+    fun engineOpened()
+
     /** Schedules (or reschedules) periodic background sync; returns the interval used. */
     fun enable(intervalMinutes: Long): Long
 

@@ -15,7 +15,9 @@ import kotlin.time.Duration.Companion.milliseconds
  * arguments as the JavaScript layer sends them (native.ts) in, the result out. Kept apart from
  * [PosSyncPlugin] so the JVM tests run it against the real engine.
  *
- * @param dataDir where a relative `databasePath` lives (the app's files directory)
+ * @param dataDir where a relative `databasePath` and the plugin's state live (the app's
+ *   not-backed-up files directory: a restored copy of a till's database on another device
+ *   would issue the same receipt numbers)
  * @param emit sends an event to the web app (`notifyListeners`)
  * @param hasListeners whether the web app listens to an event
  * @param scope where event forwarding runs (the plugin's scope)
@@ -32,6 +34,7 @@ class PluginCore(
     private var engine: PosSync? = null
     private var events: Job? = null
     private val lock = Any()
+    private val state = PluginState(dataDir)
 
     /** Tokens from the web app (`setToken`, the `tokenRequested` event). */
     val tokens = TokenBroker(
@@ -55,8 +58,11 @@ class PluginCore(
         // A background worker of this process (the Android library's) opens the engine through
         // EngineHolder: give it this configuration (ignored if it is already open).
         EngineHolder.configure(config = { config })
-        config.authToken?.let { tokens.set(it) }
+        // The token the app gives now, else the last one it gave (kept across restarts).
+        (config.authToken ?: state.token())?.let { tokens.set(it) }
+        state.saveConfig(data)
         if (config.serverUrl != null) opened.setTokenProvider { refresh -> tokens.token(refresh) }
+        scheduler.engineOpened()
         synchronized(lock) {
             events?.cancel()
             engine?.takeIf { it !== opened }?.close()
@@ -88,11 +94,14 @@ class PluginCore(
         }
         EngineHolder.reset()
         tokens.set(null)
+        state.clear()
         return null
     }
 
     fun setToken(data: JSObject): JSObject? {
-        tokens.set(data.optText("token"))
+        val token = data.optText("token")
+        tokens.set(token)
+        state.saveToken(token)
         return null
     }
 

@@ -26,8 +26,8 @@ class PosSyncPlugin : Plugin() {
     override fun load() {
         val app = context.applicationContext
         core = PluginCore(
-            dataDir = app.filesDir,
-            scheduler = WorkManagerScheduler(app),
+            dataDir = app.noBackupFilesDir,
+            scheduler = AndroidBackgroundSync(app),
             emit = { event, data -> notifyListeners(event, data) },
             hasListeners = { event -> hasListeners(event) },
             scope = scope,

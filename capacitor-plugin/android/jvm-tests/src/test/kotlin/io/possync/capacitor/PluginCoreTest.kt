@@ -145,6 +145,25 @@ class PluginCoreTest {
         h.call { cancelSync() }.ok()
         assertEquals(15, h.call(js("intervalMinutes" to 5)) { enableBackgroundSync(it) }.ok().getInt("intervalMinutes"))
         h.call { disableBackgroundSync() }.ok()
-        assertEquals(listOf("enable 5", "disable"), h.scheduler.calls.toList())
+        assertEquals(listOf("engine opened", "enable 5", "disable"), h.scheduler.calls.toList())
+    }
+
+    @Test
+    fun `open saves what a background worker needs when the web app is not running, close forgets it`() {
+        val state = PluginState(h.dir.toFile())
+        assertEquals(null, state.config())
+        h.open("serverUrl" to "https://sync.example.com", "authToken" to "t1", "retentionDays" to 7)
+        val saved = state.config()!!
+        assertEquals("https://sync.example.com", saved.serverUrl)
+        assertEquals(7L, saved.retentionDays)
+        assertEquals(null, saved.authToken, "the token is kept apart from the configuration")
+        assertEquals("t1", state.token())
+        assertTrue(!File(h.dir.toFile(), PluginState.FILE_NAME).readText().contains("authToken"))
+        h.call(js("token" to "t2")) { setToken(it) }.ok()
+        assertEquals("t2", state.token())
+        // After a restart the web app may open without a token: the last one is used.
+        h.call { close() }.ok()
+        assertEquals(null, state.config())
+        assertEquals(null, state.token())
     }
 }

@@ -61,6 +61,9 @@ fun CallRunner.settle(args: JSObject = JSObject(), block: suspend (JSObject) -> 
 /** Records what the plugin asked the OS scheduler. */
 class RecordingScheduler : BackgroundScheduler {
     val calls = CopyOnWriteArrayList<String>()
+    override fun engineOpened() {
+        calls += "engine opened"
+    }
     override fun enable(intervalMinutes: Long): Long {
         calls += "enable $intervalMinutes"
         return maxOf(intervalMinutes, 15)
