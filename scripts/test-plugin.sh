@@ -5,7 +5,10 @@
 #     the engine's records read from the bindings (build/uniffi-schema.json); vitest
 #     (the JS layer, the web fallback, and definitions.ts against the engine's records);
 #  3. the Android plugin's JVM tests (Maven, JUnit 5) against libpos_sync.so and the server,
-#     then a compile check of PosSyncPlugin.kt itself against Capacitor's Android sources.
+#     then a compile check of PosSyncPlugin.kt itself against Capacitor's Android sources;
+#  4. the iOS plugin's plain Swift, type-checked and run on Linux in the Swift toolchain of
+#     scripts/swift-linux.sh (capacitor-plugin/scripts/swift-checks.sh); POS_SYNC_SKIP_SWIFT=1
+#     skips it. PosSyncPlugin.swift (Capacitor is iOS-only) is not compiled here.
 # Needs Node 20+ with npm, Java 17+ and Maven; packages come from the npm registry and Maven
 # Central (cached in ~/.npm and ~/.m2).
 set -euo pipefail
@@ -36,6 +39,27 @@ if [ $status -eq 0 ]; then
   printf '%s' "$out" | sed 's/\x1b\[[0-9;]*m//g'
   [ $status -eq 0 ] && echo "test-plugin: PosSyncPlugin.kt and PosSyncInitProvider.kt compile against Capacitor's Android API"
 fi
+
+cd ..
+if [ "${POS_SYNC_SKIP_SWIFT:-0}" = 1 ]; then
+  echo "test-plugin: POS_SYNC_SKIP_SWIFT=1: the iOS plugin's Swift checks are skipped"
+elif [ -x scripts/swift-linux.sh ] && [ -d ios/Sources/PosSync ]; then
+  # The PosSync package's layout: ios/Sources/PosSync/Generated and ios/build/ffi/PosSyncFFI.
+  scripts/generate-bindings.sh swift
+  repo="$(pwd -P)"
+  target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+  case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
+  target_dir="$(cd "$target_dir" && pwd -P)"
+  case "$target_dir/" in
+    "$repo"/*) ;;
+    *) export POS_SYNC_EXTRA_BINDS="$target_dir" ;;
+  esac
+  scripts/swift-linux.sh run /bin/sh -e capacitor-plugin/scripts/swift-checks.sh \
+    "$repo/ios" "$repo/capacitor-plugin" "$target_dir/debug" || status=$?
+else
+  echo "test-plugin: the PosSync Swift package (ios/, scripts/swift-linux.sh) is not in this checkout: the iOS plugin's Swift checks are skipped"
+fi
+cd capacitor-plugin
 
 if ls "$reports"/TEST-*.xml >/dev/null 2>&1; then
   python3 - "$reports" <<'PY'

@@ -15,6 +15,27 @@ public protocol BackgroundScheduling: Sendable {
 /// A call before `open()` (or after `close()`).
 public struct NotOpen: Error {}
 
+/// enableBackgroundSync before the app registered the background tasks at launch.
+public struct BackgroundNotRegistered: Error {}
+
+/// Where the plugin keeps the database (by default) and its saved state: Application Support,
+/// excluded from backups (a till's database restored onto another device would issue the same
+/// receipt numbers).
+public enum PluginPaths {
+    public static func dataDirectory() -> URL {
+        let base = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first
+            ?? URL(fileURLWithPath: NSTemporaryDirectory())
+        var dir = base.appendingPathComponent("PosSync", isDirectory: true)
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        #if os(iOS) || os(macOS)
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        try? dir.setResourceValues(values)
+        #endif
+        return dir
+    }
+}
+
 /// What a failed call rejects with: `call.reject(message, code)`.
 public struct JSError: Equatable, Sendable {
     public let code: String
@@ -27,6 +48,10 @@ public struct JSError: Equatable, Sendable {
         case let e as PosSyncError: return JSError(code: e.code, message: e.message)
         case let e as InvalidArgument: return JSError(code: "INVALID_INPUT", message: "invalid input: \(e.message)")
         case is NotOpen: return JSError(code: "NOT_CONFIGURED", message: "not configured: call PosSync.open() first")
+        case is BackgroundNotRegistered:
+            return JSError(
+                code: "NOT_CONFIGURED",
+                message: "not configured: background sync needs PosSyncBackground.register(...) in the AppDelegate")
         case is CancellationError:
             return JSError(code: "CANCELLED", message: "cancelled: the plugin was unloaded before the call finished")
         default:

@@ -35,6 +35,21 @@ public final class PluginState: @unchecked Sendable {
         write(state)
     }
 
+    /// The interval the web app last asked for background sync (read at the next launch).
+    public func saveBackgroundInterval(_ minutes: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard var state = read() else { return }
+        state["backgroundIntervalMinutes"] = minutes
+        write(state)
+    }
+
+    public func backgroundIntervalMinutes() -> Int64? {
+        lock.lock()
+        defer { lock.unlock() }
+        return (read()?["backgroundIntervalMinutes"] as? NSNumber)?.int64Value
+    }
+
     public func token() -> String? {
         lock.lock()
         defer { lock.unlock() }
