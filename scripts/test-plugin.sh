@@ -2,6 +2,7 @@
 # The Capacitor plugin's checks and tests (capacitor-plugin/), what `make test-plugin` runs:
 #  1. host build of the engine and the reference server; Kotlin bindings (both variants);
 #  2. npm ci; lint (tsc over src/ and test/); build (docgen README + dist/docs.json, tsc, rollup);
+#     npm pack, installed into a scratch Capacitor 8 app (scripts/pack-check.mjs);
 #     the engine's records read from the bindings (build/uniffi-schema.json); vitest
 #     (the JS layer, the web fallback, and definitions.ts against the engine's records);
 #  3. the Android plugin's JVM tests (Maven, JUnit 5) against libpos_sync.so and the server,
@@ -27,16 +28,17 @@ cd capacitor-plugin
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent lint
 npm run --silent build
+npm run --silent verify:pack
 npm run --silent schema
 npx vitest run
 
 reports=android/jvm-tests/target/surefire-reports
 status=0
-(cd android/jvm-tests && mvn -B --no-transfer-progress -Dstyle.color=never clean test) || status=$?
+# Maven 3.8 prints colour resets even in batch mode: keep the log plain.
+plain() { sed 's/\x1b\[[0-9;]*m//g'; }
+(cd android/jvm-tests && mvn -B --no-transfer-progress -Dstyle.color=never clean test 2>&1 | plain) || status=$?
 if [ $status -eq 0 ]; then
-  # Maven 3.8 prints colour resets even when quiet: keep the log plain.
-  out=$(cd android/jvm-tests/compile-check && mvn -B -q --no-transfer-progress -Dstyle.color=never clean compile 2>&1) || status=$?
-  printf '%s' "$out" | sed 's/\x1b\[[0-9;]*m//g'
+  (cd android/jvm-tests/compile-check && mvn -B -q --no-transfer-progress -Dstyle.color=never clean compile 2>&1 | plain) || status=$?
   [ $status -eq 0 ] && echo "test-plugin: PosSyncPlugin.kt and PosSyncInitProvider.kt compile against Capacitor's Android API"
 fi
 

@@ -90,9 +90,10 @@ export type PosSyncErrorCode =
  */
 export interface EngineConfig {
   /**
-   * The device database file, relative to the app's private data directory (Android
-   * `Context.getFilesDir()`, iOS Application Support). Default: `pos-sync.db`.
-   * An absolute path is used as is.
+   * The device database file, relative to the plugin's private data directory, which is
+   * excluded from backups (Android `Context.getNoBackupFilesDir()`, iOS Application
+   * Support/PosSync): a till's database restored onto another device would issue the same
+   * receipt numbers. Default: `pos-sync.db`. An absolute path is used as is.
    */
   databasePath?: string;
   /** Receipt numbers are `STORE-REGISTER-000001`: the pair must be unique per till. */
@@ -436,13 +437,18 @@ export interface PosSyncPlugin {
    * same engine (the background worker shares it); a different configuration for an open
    * database rejects with `INVALID_INPUT`.
    *
+   * The configuration and the latest token are kept in the plugin's private data directory,
+   * so that background sync can open the engine when the OS starts the app without its web
+   * view.
+   *
    * @since 0.1.0
    */
   open(config: EngineConfig): Promise<OpenResult>;
 
   /**
-   * Stops auto sync, unsubscribes the plugin from engine events and releases the engine
-   * (sign-out, switching stores). A background worker that holds it finishes first.
+   * Stops auto sync, unsubscribes the plugin from engine events, releases the engine and
+   * forgets the saved configuration and token (sign-out, switching stores). Unsynced changes
+   * stay in the database. A background worker that holds the engine finishes first.
    *
    * @since 0.1.0
    */
@@ -451,8 +457,9 @@ export interface PosSyncPlugin {
   /**
    * Gives the engine the current bearer token. The engine uses the latest one for every
    * request. When the server refuses it (or no token was set yet), the engine emits
-   * `tokenRequested` and waits a few seconds for `setToken`; without an answer the sync
-   * fails with `AUTH` and is retried later.
+   * `tokenRequested` and waits up to 10 seconds for `setToken`; without an answer the sync
+   * fails with `AUTH` and is retried later. The token is also kept in the plugin's private,
+   * not-backed-up data directory for background sync.
    *
    * @since 0.1.0
    */
@@ -641,9 +648,11 @@ export interface PosSyncPlugin {
   cancelSync(): Promise<void>;
 
   /**
-   * Schedules background sync with the OS: Android WorkManager periodic work (network
-   * required), iOS BGTaskScheduler app refresh. Survives app restarts; call it again to
-   * change the interval.
+   * Schedules background sync with the OS. Android: WorkManager periodic work (network
+   * required, at least every 15 minutes) through the pos-sync Android library; survives
+   * restarts. iOS: submits BGTaskScheduler app-refresh and processing requests; the app must
+   * register them at launch with `PosSyncBackground.register(...)` in its AppDelegate (else
+   * this rejects with `NOT_CONFIGURED`), and a new interval applies from the next launch.
    *
    * @since 0.1.0
    */
