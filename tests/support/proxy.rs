@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Fault {
     /// Answer with this status (and `Retry-After` seconds) without reaching the server.
     Status {
@@ -44,6 +44,9 @@ pub enum Fault {
     /// Forward, then rename every record of a download page ("tampered …") leaving every
     /// checksum as it was.
     TamperNames,
+    /// Forward, then rewrite the answer's body with this function (a precise, still valid
+    /// corruption, e.g. one digit of a sync token).
+    EditAnswer(fn(&[u8]) -> Vec<u8>),
 }
 
 impl Fault {
@@ -64,6 +67,7 @@ impl Fault {
             Fault::FlipRequestBytes { .. } => "flipped request bytes",
             Fault::FlipResponseBytes { .. } => "flipped answer bytes",
             Fault::TamperNames => "tampered names (checksums kept)",
+            Fault::EditAnswer(_) => "edited answer",
         }
     }
 }
@@ -217,7 +221,12 @@ fn take_fault(state: &ProxyState, path: &str) -> Option<Fault> {
         let i = random.rng.random_range(0..matching.len());
         Some(matching[i].clone())
     })?;
-    *state.injected.lock().unwrap().entry(fault.kind()).or_default() += 1;
+    *state
+        .injected
+        .lock()
+        .unwrap()
+        .entry(fault.kind())
+        .or_default() += 1;
     Some(fault)
 }
 
@@ -372,7 +381,12 @@ fn flip_bytes(bytes: &mut [u8], count: usize) {
 async fn serve(state: &ProxyState, mut socket: TcpStream) -> Option<()> {
     let mut request = read_request(&mut socket).await?;
     let path = request.path().to_owned();
-    *state.requests.lock().unwrap().entry(path.clone()).or_default() += 1;
+    *state
+        .requests
+        .lock()
+        .unwrap()
+        .entry(path.clone())
+        .or_default() += 1;
     let fault = take_fault(state, &path);
     let answer = match &fault {
         Some(Fault::Status {
@@ -426,6 +440,7 @@ async fn serve(state: &ProxyState, mut socket: TcpStream) -> Option<()> {
                 }
                 Some(Fault::CorruptRecords) => answer.body = corrupt_first_record(&answer.body),
                 Some(Fault::TamperNames) => answer.body = tamper_names(&answer.body),
+                Some(Fault::EditAnswer(edit)) => answer.body = edit(&answer.body),
                 Some(Fault::FlipResponseBytes { count }) => flip_bytes(&mut answer.body, *count),
                 Some(Fault::TruncateBody) if answer.body.len() > 1 => {
                     let cut = rand::rng().random_range(0..answer.body.len());
