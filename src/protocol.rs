@@ -11,6 +11,11 @@ use sha2::{Digest, Sha256};
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Header carrying the protocol version on every request.
 pub const PROTOCOL_HEADER: &str = "x-pos-sync-protocol";
+/// Response header carrying `body_checksum` of the answer's body (before any
+/// `Content-Encoding`). The page and payload checksums do not cover a page's `next_token`
+/// or an answer's `server_time`, where one flipped digit is still valid JSON; a device
+/// checks this header whenever a server sends it and refuses an answer that does not match.
+pub const BODY_CHECKSUM_HEADER: &str = "x-pos-sync-body-sha256";
 
 /// Default and maximum limits a conforming server enforces (documented in protocol.md).
 pub mod limits {
@@ -331,6 +336,11 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Lower-case hex SHA-256 of a body's bytes, as sent in `BODY_CHECKSUM_HEADER`.
+pub fn body_checksum(bytes: &[u8]) -> String {
+    sha256_hex(bytes)
 }
 
 /// Lower-case hex SHA-256 of the canonical JSON of one payload (`null` for a tombstone).

@@ -5,8 +5,8 @@
 use crate::error::{PosSyncError, Result};
 use crate::model::EntityType;
 use crate::protocol::{
-    DownloadResponse, ErrorBody, ResolveRequest, ResolveResponse, StatusResponse, UploadRequest,
-    UploadResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    body_checksum, DownloadResponse, ErrorBody, ResolveRequest, ResolveResponse, StatusResponse,
+    UploadRequest, UploadResponse, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -228,7 +228,12 @@ impl Transport {
                 continue;
             }
             let retry_after = retry_after_ms(&response);
+            let declared = response
+                .headers()
+                .get(BODY_CHECKSUM_HEADER)
+                .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
             let bytes = self.read_capped(response).await?;
+            check_body(declared.as_deref(), &bytes, path)?;
             return decode(status, retry_after, &bytes, path);
         }
     }
@@ -287,6 +292,18 @@ fn retry_after_ms(response: &reqwest::Response) -> Option<u64> {
         .ok()?;
     // Only the delay-seconds form; an HTTP date falls back to the engine's own backoff.
     value.trim().parse::<u64>().ok().map(|s| s.min(3600) * 1000)
+}
+
+/// An answer whose body does not match the checksum its server declared was corrupted in
+/// transit: nothing of it is used (a server that declares none is trusted as far as the
+/// page and payload checksums go).
+fn check_body(declared: Option<&str>, bytes: &[u8], path: &str) -> Result<()> {
+    match declared {
+        Some(expected) if body_checksum(bytes) != expected => Err(PosSyncError::Integrity(format!(
+            "the server's answer to {path} does not match its body checksum (corrupted in transit); not applied, will retry"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Turns an HTTP answer into a value or a typed error. Nothing from the server is trusted:
@@ -377,5 +394,18 @@ mod tests {
         let err =
             decode::<UploadResponse>(StatusCode::OK, None, b"{\"results\":5}", "/x").unwrap_err();
         assert!(err.to_string().contains("not valid protocol JSON"));
+    }
+
+    #[test]
+    fn a_body_that_differs_from_its_declared_checksum_is_refused() {
+        let body = br#"{"next_token":"v1.5"}"#;
+        let good = body_checksum(body);
+        assert!(check_body(Some(&good), body, "/x").is_ok());
+        assert!(check_body(None, body, "/x").is_ok(), "optional for servers");
+        let err = check_body(Some(&good), br#"{"next_token":"v1.7"}"#, "/x").unwrap_err();
+        assert!(
+            matches!(&err, PosSyncError::Integrity(m) if m.contains("checksum")),
+            "{err}"
+        );
     }
 }

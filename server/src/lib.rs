@@ -30,7 +30,7 @@ use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use pos_sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+use pos_sync::protocol::{body_checksum, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +55,26 @@ async fn protocol_header(request: Request<Body>, next: Next) -> Response {
         .headers_mut()
         .insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
     response
+}
+
+/// Every answer carries the SHA-256 of its body (before gzip), so a device can tell an
+/// answer corrupted in transit even where the JSON still parses (a digit of a sync token or
+/// of `server_time`).
+async fn body_checksum_header(request: Request<Body>, next: Next) -> Response {
+    let (mut parts, body) = next.run(request).await.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            log::error!("could not buffer an answer to checksum it: {e}");
+            return axum::response::IntoResponse::into_response(error::ApiError::internal(
+                "the server failed to send its answer; retry later",
+            ));
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&body_checksum(&bytes)) {
+        parts.headers.insert(BODY_CHECKSUM_HEADER, value);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The HTTP surface: the four sync endpoints, the admin routes, JSON errors everywhere,
@@ -85,6 +105,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(from_fn(protocol_header))
         .layer(from_fn(error::json_errors))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(from_fn(body_checksum_header))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

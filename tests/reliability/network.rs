@@ -222,3 +222,77 @@ async fn network_fault_campaign() {
     );
 }
 
+/// Changes the last digit of a download page's `next_token` (what one flipped bit does to
+/// `v1.5`): still valid JSON, and the page's checksums do not cover the token.
+fn bump_token_digit(body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let start = text.find("\"next_token\":\"v1.").expect("a download page") + 17;
+    let end = start + text[start..].find('"').unwrap();
+    let mut bytes = text.into_bytes();
+    let last = &mut bytes[end - 1];
+    *last = b'0' + (*last - b'0' + 2) % 10;
+    bytes
+}
+
+/// Moves an answer's `server_time` about 30 years ahead by changing its first digit.
+fn skew_server_time(body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let at = text
+        .find("\"server_time\":")
+        .expect("an answer with server_time")
+        + 14;
+    let mut bytes = text.into_bytes();
+    bytes[at] += 1;
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_sync_token_is_detected_and_no_record_is_skipped() {
+    let rig = Rig::start(":memory:");
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(&rig.url()).await;
+    let mut config = rig.config(dir.path().join("till.db").to_str().unwrap(), &proxy.url);
+    config.download_page_size = 5;
+    let till = SyncEngine::open(config).unwrap();
+    rig.put("product", products(0..10, 0)).await;
+    proxy.inject("/api/sync/download", Fault::EditAnswer(bump_token_digit));
+    let first = till.sync_now().await;
+    assert_eq!(
+        first.downloaded, 0,
+        "the page with a damaged token is not applied: {first:?}"
+    );
+    assert!(
+        first.error.as_deref().unwrap_or("").contains("checksum"),
+        "{first:?}"
+    );
+    rig::sync_until_converged(&till, 50, Duration::from_secs(20)).await;
+    let device = rig::device_products(&till);
+    assert_eq!(device.len(), 10, "no record skipped: {:?}", device.keys());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_server_time_is_detected_and_not_believed() {
+    let rig = Rig::start(":memory:");
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(&rig.url()).await;
+    let till =
+        SyncEngine::open(rig.config(dir.path().join("till.db").to_str().unwrap(), &proxy.url))
+            .unwrap();
+    till.record_sale(sale("skew-1", "p1", 1)).unwrap();
+    proxy.inject("/api/sync/upload", Fault::EditAnswer(skew_server_time));
+    let first = till.sync_now().await;
+    assert!(
+        first.error.as_deref().unwrap_or("").contains("checksum"),
+        "{first:?}"
+    );
+    let offset = till
+        .store()
+        .read(pos_sync::store::state::clock_offset)
+        .unwrap();
+    assert!(
+        offset.abs() < 3_600_000,
+        "the device believed a server clock {offset} ms away"
+    );
+    rig::sync_until_converged(&till, 50, Duration::from_secs(20)).await;
+    assert_eq!(rig.records("sale").await.len(), 1);
+}
