@@ -16,5 +16,49 @@ pub mod store;
 pub mod sync;
 pub mod transport;
 
+/// Everything the engine accepts from a server, without the network: the entry points of
+/// the fuzz targets (`fuzz/`) and of the property runs in `tests/reliability/`. Not part of
+/// the API and not exported to Kotlin or Swift.
+#[doc(hidden)]
+pub mod untrusted {
+    use crate::model::EntityType;
+    use crate::protocol::{DownloadResponse, ResolveResponse, StatusResponse, UploadResponse};
+    use crate::transport::decode_untrusted;
+    use crate::Result;
+
+    /// Decodes an answer to `path` (`/api/sync/upload`, `/download`, `/status`, `/resolve`)
+    /// as the transport does: body checksum when declared, HTTP status, protocol JSON.
+    pub fn decode_answer(
+        path: &str,
+        status: u16,
+        declared_checksum: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<()> {
+        let c = declared_checksum;
+        match path {
+            "/api/sync/upload" => {
+                decode_untrusted::<UploadResponse>(status, None, c, bytes, path).map(drop)
+            }
+            "/api/sync/download" => {
+                let page = decode_untrusted::<DownloadResponse>(status, None, c, bytes, path)?;
+                verify_download_page(&page, page.entity_type, 5000)
+            }
+            "/api/sync/status" => {
+                decode_untrusted::<StatusResponse>(status, None, c, bytes, path).map(drop)
+            }
+            _ => decode_untrusted::<ResolveResponse>(status, Some(1000), c, bytes, path).map(drop),
+        }
+    }
+
+    /// The engine's checks of a download page before anything of it is applied.
+    pub fn verify_download_page(
+        page: &DownloadResponse,
+        asked: EntityType,
+        limit: u32,
+    ) -> Result<()> {
+        crate::sync::verify_page(page, asked, limit)
+    }
+}
+
 pub use api::{EngineConfig, SyncEngine, TaskHandle};
 pub use error::{PosSyncError, Result};

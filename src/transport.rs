@@ -346,6 +346,23 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
+/// What `Transport` does with an answer's bytes (body checksum, status, JSON), without the
+/// network: the entry point of the fuzz targets and property runs (not part of the API).
+#[doc(hidden)]
+pub fn decode_untrusted<T: DeserializeOwned>(
+    status: u16,
+    retry_after_ms: Option<u64>,
+    declared_checksum: Option<&str>,
+    bytes: &[u8],
+    path: &str,
+) -> Result<T> {
+    let status = StatusCode::from_u16(status).map_err(|_| {
+        PosSyncError::Server(format!("the server answered {path} with a bad status"))
+    })?;
+    check_body(declared_checksum, bytes, path)?;
+    decode(status, retry_after_ms, bytes, path)
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }

@@ -113,7 +113,7 @@ impl Syncer {
 }
 
 /// Everything about a page is checked before any of it is applied.
-fn verify_page(page: &DownloadResponse, entity_type: EntityType, limit: u32) -> Result<()> {
+pub fn verify_page(page: &DownloadResponse, entity_type: EntityType, limit: u32) -> Result<()> {
     if page.entity_type != entity_type {
         return Err(PosSyncError::Server(format!(
             "asked for {entity_type} changes, the server sent {}; not applied",

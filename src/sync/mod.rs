@@ -11,6 +11,8 @@ pub mod scheduler;
 mod upload;
 
 pub use consistency::{ConsistencyReport, EntityConsistency, IntegrityReport};
+#[doc(hidden)]
+pub use download::verify_page;
 
 use crate::error::{PosSyncError, Result};
 use crate::model::{Clock, EntityType};

@@ -8,5 +8,6 @@
 mod support;
 
 mod crash;
+mod hostile_input;
 mod network;
 mod rig;
