@@ -309,48 +309,67 @@ fn run(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints every unsynced change as one JSON object per line, reading row by row so a
-/// damaged page loses only the rows on it (which are reported on stderr).
+/// Prints every unsynced change as one JSON object per line. A damaged page must cost only
+/// the rows on it: the row ids come from the queue's index (no table page is read), then
+/// each row is read on its own, so an unreadable page skips its rows (counted on stderr)
+/// and the export goes on. If the index is damaged too, every row id up to the largest is
+/// tried instead.
 fn export_unsynced(path: &str) -> Result<()> {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let ids: rusqlite::Result<Vec<i64>> = conn
+        .prepare(
+            "SELECT rowid FROM sync_queue INDEXED BY sync_queue_claim \
+             WHERE status IN ('PENDING', 'SYNCING', 'FAILED', 'CONFLICT') ORDER BY priority, seq",
+        )
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect());
+    let (ids, from_index) = match ids {
+        Ok(ids) => (ids, true),
+        Err(e) => {
+            eprintln!("the queue's index cannot be read ({e}); trying every row");
+            let max: i64 =
+                conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM sync_queue", [], |r| {
+                    r.get(0)
+                })?;
+            ((1..=max).collect(), false)
+        }
+    };
     let mut stmt = conn.prepare(
         "SELECT id, entity_type, entity_id, action, status, payload, created_at FROM sync_queue \
-         WHERE status != 'SYNCED' ORDER BY priority, seq",
+         WHERE rowid = ?1",
     )?;
-    let mut rows = stmt.query([])?;
     let (mut exported, mut unreadable) = (0, 0);
-    loop {
-        match rows.next() {
-            Ok(Some(row)) => {
-                let record = (|| -> rusqlite::Result<serde_json::Value> {
-                    let payload: String = row.get(5)?;
-                    Ok(serde_json::json!({
-                        "change_id": row.get::<_, String>(0)?,
-                        "entity_type": row.get::<_, String>(1)?,
-                        "entity_id": row.get::<_, String>(2)?,
-                        "action": row.get::<_, String>(3)?,
-                        "status": row.get::<_, String>(4)?,
-                        "payload": serde_json::from_str::<serde_json::Value>(&payload).unwrap_or(serde_json::Value::String(payload)),
-                        "created_at": row.get::<_, i64>(6)?,
-                    }))
-                })();
-                match record {
-                    Ok(v) => {
-                        out!("{v}");
-                        exported += 1;
-                    }
-                    Err(_) => unreadable += 1,
-                }
+    for rowid in ids {
+        let record = stmt.query_row([rowid], |row| {
+            let status: String = row.get(4)?;
+            let payload: String = row.get(5)?;
+            Ok((status.clone(), serde_json::json!({
+                "change_id": row.get::<_, String>(0)?,
+                "entity_type": row.get::<_, String>(1)?,
+                "entity_id": row.get::<_, String>(2)?,
+                "action": row.get::<_, String>(3)?,
+                "status": status,
+                "payload": serde_json::from_str::<serde_json::Value>(&payload).unwrap_or(serde_json::Value::String(payload)),
+                "created_at": row.get::<_, i64>(6)?,
+            })))
+        });
+        match record {
+            Ok((status, _)) if status == "SYNCED" => {}
+            Ok((_, v)) => {
+                out!("{v}");
+                exported += 1;
             }
-            Ok(None) => break,
-            Err(e) => {
-                eprintln!("stopped reading: {e}");
-                unreadable += 1;
-                break;
-            }
+            Err(rusqlite::Error::QueryReturnedNoRows) if !from_index => {}
+            Err(_) => unreadable += 1,
         }
     }
-    eprintln!("exported {exported} unsynced changes; {unreadable} could not be read");
+    eprintln!(
+        "exported {exported} unsynced changes; {unreadable} could not be read{}",
+        if from_index || unreadable == 0 {
+            ""
+        } else {
+            " (some of them may have been synced already)"
+        }
+    );
     Ok(())
 }

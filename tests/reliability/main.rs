@@ -11,3 +11,4 @@ mod crash;
 mod hostile_input;
 mod network;
 mod rig;
+mod storage;
