@@ -6,7 +6,7 @@
 use super::conflict::{self, Decision, Sides};
 use super::{Run, Syncer};
 use crate::error::{PosSyncError, Result};
-use crate::model::EntityType;
+use crate::model::{hlc, EntityType};
 use crate::protocol::{
     batch_checksum, payload_checksum, Change, ChangeResult, ChangeStatus, Resolution,
     ResolveRequest, ServerRecord, UploadRequest,
@@ -16,6 +16,10 @@ use crate::store::history::{self, AuditEntry};
 use crate::store::queue::{self, QueueItem};
 use crate::store::{customers, state, Store};
 use std::sync::Arc;
+
+/// How far in the future of the server-corrected clock a local edit's stamp may lie (offset
+/// measurement noise) before the stamp is no longer trusted to decide a conflict.
+const FUTURE_STAMP_SLACK_MS: i64 = 60_000;
 
 /// Returns claimed rows to PENDING if the upload future is dropped before it finished (a
 /// cancelled coroutine, a panic), so they are not stuck in SYNCING until the next start.
@@ -284,16 +288,28 @@ impl Syncer {
             .and_then(|(_, base)| base)
             .map(|b| crate::store::parse_stored(&b))
             .transpose()?;
-        let decision = conflict::decide(
-            &Sides {
-                local: &local,
-                local_hlc: item.hlc,
-                server: &server.payload,
-                server_hlc: server.updated_hlc,
-                base: base.as_ref(),
-            },
-            self.settings.tie_window_ms,
-        );
+        // An edit stamped later than the server-corrected clock says now was made while this
+        // device's clock ran ahead (it jumped after the last sync, so the offset was not
+        // known yet): its real time is unknown, and comparing it would let it win by accident.
+        let corrected_now = self.now() + self.store.read(state::clock_offset)?;
+        let ahead_ms = hlc::millis(item.hlc) - corrected_now;
+        let decision = if ahead_ms > FUTURE_STAMP_SLACK_MS {
+            Decision::Manual(format!(
+                "this device's clock was about {} minutes ahead when the edit was made, so nobody can tell which edit came last",
+                ahead_ms / 60_000
+            ))
+        } else {
+            conflict::decide(
+                &Sides {
+                    local: &local,
+                    local_hlc: item.hlc,
+                    server: &server.payload,
+                    server_hlc: server.updated_hlc,
+                    base: base.as_ref(),
+                },
+                self.settings.tie_window_ms,
+            )
+        };
         let (resolution, payload, event) = match decision {
             Decision::Manual(reason) => {
                 let now = self.now();

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod clocks;
 mod crash;
 mod hostile_input;
 mod network;
