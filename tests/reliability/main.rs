@@ -12,4 +12,5 @@ mod crash;
 mod hostile_input;
 mod network;
 mod rig;
+mod security;
 mod storage;

@@ -177,7 +177,7 @@ pub fn products(range: std::ops::Range<usize>, revision: usize) -> Value {
 pub fn dump(engine: &SyncEngine) -> BTreeMap<String, Vec<String>> {
     engine
         .store()
-        .read(|conn| dump_connection(conn))
+        .read(dump_connection)
         .expect("the device database reads")
 }
 
@@ -280,9 +280,4 @@ pub fn sale(id: &str, product: &str, quantity: i64) -> String {
         "total": 250 * quantity,
     })
     .to_string()
-}
-
-/// The canonical JSON of a JSON text (to compare documents from both sides).
-pub fn canonical(text: &str) -> String {
-    pos_sync::protocol::canonical_json(&serde_json::from_str(text).unwrap())
 }

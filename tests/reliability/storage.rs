@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn offline_config(path: &Path) -> EngineConfig {
@@ -140,7 +139,10 @@ fn build_database(path: &Path, sales: usize) -> Vec<String> {
 
 /// Page numbers of each table and index (from SQLite's dbstat), and the number of rows on
 /// each leaf page of `sync_queue`.
-fn page_map(path: &Path) -> (BTreeMap<String, Vec<i64>>, Vec<(i64, i64)>, i64) {
+/// Pages of each table or index, (page, rows) of each queue leaf, and the page size.
+type PageMap = (BTreeMap<String, Vec<i64>>, Vec<(i64, i64)>, i64);
+
+fn page_map(path: &Path) -> PageMap {
     let conn = rusqlite::Connection::open(path).unwrap();
     let page_size: i64 = conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
@@ -372,5 +374,4 @@ fn a_database_from_a_newer_pos_sync_is_refused_untouched() {
         before,
         "the file was modified"
     );
-    let _ = Arc::new(());
 }
