@@ -32,6 +32,30 @@ test-swift:
 test-plugin:
 	scripts/test-plugin.sh
 
+.PHONY: reliability test-reliability-quick fuzz fuzz-smoke
+
+## test-reliability-quick: the reliability campaigns at quick size (test-rust runs them too)
+test-reliability-quick:
+	$(CARGO) test --test reliability --test reliability_logs
+
+## reliability: the reliability campaigns at full size (docs/reliability.md): 200 SIGKILLs,
+## 10k changes through network faults, long property runs; results in target/tmp/
+reliability:
+	POS_SYNC_RELIABILITY=full $(CARGO) test --test reliability --test reliability_logs -- --nocapture --test-threads=1
+	@grep -h "\[full\]" target/tmp/reliability-results.txt | tail -n 12
+
+FUZZ_SECONDS ?= 300
+## fuzz: the cargo-fuzz (libFuzzer) targets, FUZZ_SECONDS each; needs a nightly toolchain
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	cd fuzz && for t in answers documents; do \
+	  cargo +nightly fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
+## fuzz-smoke: the fuzz targets for 10 s each
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
 ## bindings: generate the Kotlin and Swift bindings from the built library
 bindings:
 	scripts/generate-bindings.sh all
