@@ -121,3 +121,60 @@ async fn an_edit_stamped_by_a_clock_that_jumped_ahead_does_not_win_by_accident()
         );
     }
 }
+
+/// The one place where a device's stamps go backwards on purpose: a clock found running
+/// ahead is pulled back to the server's time at the next sync (otherwise every later edit
+/// would keep the wrong lead and win conflicts it should lose; `state::set_clock_offset`).
+/// Sales are not ordered by stamp: receipts and the queue keep the recording order, and no
+/// stamp falls below what the server has already handed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_found_ahead_is_pulled_back_and_sales_keep_their_order() {
+    let rig = Rig::start(":memory:");
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(OffsetClock::new(DAY_MS));
+    let config = rig.config(dir.path().join("till.db").to_str().unwrap(), &rig.url());
+    let till = SyncEngine::open_with_clock(config, clock.clone()).unwrap();
+    let mut recorded = Vec::new();
+    for round in 0..3 {
+        for _ in 0..4 {
+            let id = format!("ahead-{}", recorded.len());
+            recorded.push(till.record_sale(rig::sale(&id, "p1", 1)).unwrap());
+        }
+        let report = till.sync_now().await;
+        assert_eq!(
+            report.outcome,
+            SyncOutcome::Completed,
+            "round {round}: {report:?}"
+        );
+    }
+    let first_round_max = recorded[..4].iter().map(|r| r.hlc).max().unwrap();
+    assert!(
+        hlc::millis(first_round_max) > chrono::Utc::now().timestamp_millis() + DAY_MS / 2,
+        "before the first sync the till cannot know its clock is ahead"
+    );
+    assert!(
+        recorded[4].hlc < first_round_max,
+        "after the sync the stamps are back on the server's time"
+    );
+    assert!(recorded[4..].windows(2).all(|w| w[0].hlc < w[1].hlc));
+    for (i, r) in recorded.iter().enumerate() {
+        assert_eq!(r.receipt_number, format!("S1-R1-{:06}", i + 1));
+    }
+    let queued: Vec<String> = till
+        .queue_items(None, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.entity_id)
+        .collect();
+    let order: Vec<String> = recorded.iter().map(|r| r.sale_id.clone()).collect();
+    assert_eq!(queued, order, "queue order is recording order");
+    // The server stamped the first round with its own time (a clock far ahead cannot make
+    // an edit win for days), so everything it holds is on its own clock.
+    let now = chrono::Utc::now().timestamp_millis();
+    for record in rig.records("sale").await.values() {
+        assert!(
+            hlc::millis(record.updated_hlc) <= now + 60_000,
+            "{record:?}"
+        );
+    }
+}
