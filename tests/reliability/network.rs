@@ -78,7 +78,7 @@ fn error_kind(message: &str) -> &'static str {
 async fn network_fault_campaign() {
     let sales = rig::size("NETWORK_CHANGES", 400, 10_000);
     let catalog = rig::size("NETWORK_CATALOG", 300, 2_000);
-    let rounds_of_catalog_edits = rig::size("NETWORK_CATALOG_EDITS", 3, 10);
+    let rounds_of_catalog_edits = rig::size("NETWORK_CATALOG_EDITS", 3, 20);
     let started = Instant::now();
     let rig = Rig::start(":memory:");
     let dir = tempfile::tempdir().unwrap();
@@ -86,7 +86,7 @@ async fn network_fault_campaign() {
     let mut config = rig.config(dir.path().join("till.db").to_str().unwrap(), &proxy.url);
     config.request_timeout_ms = 400;
     config.connect_timeout_ms = 400;
-    config.upload_batch_size = if rig::full() { 200 } else { 40 };
+    config.upload_batch_size = if rig::full() { 100 } else { 40 };
     config.download_page_size = 100;
     config.max_upload_batches_per_cycle = 5;
     // Flipped request bytes land in the JSON itself, not in a gzip stream (whose CRC would
@@ -115,7 +115,7 @@ async fn network_fault_campaign() {
     }
 
     proxy.set_random_faults(RandomFaults {
-        rate: 0.35,
+        rate: 0.4,
         kinds: fault_kinds(),
         seed: 0x5eed_0009,
     });
