@@ -45,7 +45,7 @@ const NOTE: &str = "gift-wrap-for-Xyzzy-Plugh";
 struct Rotating(AtomicUsize);
 
 impl TokenProvider for Rotating {
-    fn token(&self, refresh: bool) -> pos_sync::Result<String> {
+    fn token(&self, refresh: bool) -> Result<String, pos_sync::transport::TokenError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(if refresh { TOKEN } else { STALE_TOKEN }.to_owned())
     }
