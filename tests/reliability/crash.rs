@@ -79,7 +79,7 @@ fn child_process_entry() {
     // The production default: every commit is durable.
     config.durability = Some(pos_sync::store::Durability::Full);
     config.download_page_size = 200;
-    config.upload_batch_size = 25;
+    config.upload_batch_size = 10;
     config.retry_base_ms = 10;
     config.retry_max_ms = 50;
     emit("OPENING");
@@ -99,7 +99,7 @@ fn child_process_entry() {
     let started = Instant::now();
     let mut n = 0;
     while started.elapsed() < Duration::from_secs(120) && n < 100_000 {
-        for _ in 0..rng.random_range(1..=4) {
+        for _ in 0..rng.random_range(1..=30) {
             n += 1;
             let id = format!("L{life}-{n}");
             let product = format!("p{}", rng.random_range(0..PRODUCTS_SOLD));
@@ -193,7 +193,7 @@ async fn crash_campaign() {
     let churn = {
         let (rig, stop) = (rig.clone(), stop.clone());
         tokio::spawn(async move {
-            let window = (catalog / 3).max(1);
+            let window = (catalog / 6).max(1);
             for revision in 1..100_000 {
                 if stop.load(Ordering::SeqCst) {
                     break;
