@@ -193,6 +193,26 @@ async fn network_fault_campaign() {
         device_products.values().all(|p| !p.contains("tampered")),
         "a tampered name reached the device catalog"
     );
+    // ... and never did: every product a download overwrote is kept as a pre-image in the
+    // undo journal, so a tampered name applied and later replaced would still be there.
+    let (journaled, tampered_ever): (i64, i64) = till
+        .store()
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(pre_image LIKE '%tampered%'), 0) FROM undo_journal",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert!(
+        journaled > catalog as i64,
+        "the journal saw the catalog edits"
+    );
+    assert_eq!(
+        tampered_ever, 0,
+        "a tampered name was applied at some point"
+    );
     assert_eq!(device_products.len(), server_products.len());
     for (id, record) in &server_products {
         assert_eq!(
