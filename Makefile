@@ -32,7 +32,7 @@ test-swift:
 test-plugin:
 	scripts/test-plugin.sh
 
-.PHONY: reliability test-reliability-quick fuzz fuzz-smoke
+.PHONY: reliability test-reliability-quick fuzz fuzz-smoke test-encryption
 
 ## test-reliability-quick: the reliability campaigns at quick size (test-rust runs them too)
 test-reliability-quick:
@@ -43,6 +43,11 @@ test-reliability-quick:
 reliability:
 	POS_SYNC_RELIABILITY=full $(CARGO) test --test reliability --test reliability_logs -- --nocapture --test-threads=1
 	@grep -h "\[full\]" target/tmp/reliability-results.txt | tail -n 12
+
+## test-encryption: SQLCipher encryption at rest (cargo feature `encryption`); builds OpenSSL
+## from source (about 4 extra minutes on 2 cores), so `make test` does not run it
+test-encryption:
+	$(CARGO) test --features encryption --test encryption --test cli --test reliability -- --nocapture
 
 FUZZ_SECONDS ?= 300
 ## fuzz: the cargo-fuzz (libFuzzer) targets, FUZZ_SECONDS each; needs a nightly toolchain

@@ -80,6 +80,12 @@ pub struct EngineConfig {
     /// Queue health thresholds (defaults: see `HealthThresholds`).
     #[uniffi(default)]
     pub health: Option<HealthThresholds>,
+    /// Encrypts the database at rest (SQLCipher) under this key; the app keeps the key in
+    /// the Android Keystore / iOS Keychain. Needs a build with the cargo feature
+    /// `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
+    /// from its creation on: an existing plain file cannot be opened with a key.
+    #[uniffi(default)]
+    pub encryption_key: Option<String>,
 }
 
 impl EngineConfig {
@@ -111,6 +117,7 @@ impl EngineConfig {
             compression: None,
             durability: None,
             health: None,
+            encryption_key: None,
         }
     }
 
@@ -528,9 +535,10 @@ impl SyncEngine {
             }
             return Ok(existing);
         }
-        let store = Arc::new(Store::open(
+        let store = Arc::new(Store::open_with_key(
             &config.database_path,
             config.durability.unwrap_or(Durability::Full),
+            config.encryption_key.as_deref(),
         )?);
         let now = clock.now_ms();
         store.write(|tx| {

@@ -109,8 +109,12 @@ impl From<rusqlite::Error> for PosSyncError {
                 "the device has no space left for the database; free some storage and try again"
                     .into(),
             ),
-            Some(Code::DatabaseCorrupt) | Some(Code::NotADatabase) => PosSyncError::Database(
+            Some(Code::DatabaseCorrupt) => PosSyncError::Database(
                 "the database file is damaged; run `pos-sync --db PATH export-unsynced` to save unsynced sales, then restore it"
+                    .into(),
+            ),
+            Some(Code::NotADatabase) => PosSyncError::Database(
+                "the database file cannot be read: it is damaged, or encrypted and opened without its key (EngineConfig.encryption_key); if damaged, run `pos-sync --db PATH export-unsynced` to save unsynced sales, then restore it"
                     .into(),
             ),
             Some(Code::DatabaseBusy) | Some(Code::DatabaseLocked) => PosSyncError::Database(

@@ -35,6 +35,9 @@ commands:
   import products FILE.json   load a JSON array of products into the catalog
   export-unsynced             print every change not yet synced as JSON lines (works on a
                               damaged database as far as it can be read)
+
+An encrypted database (EngineConfig.encryption_key) is opened with the key in the
+environment variable POS_SYNC_DB_KEY.
 ";
 
 struct Args {
@@ -117,12 +120,17 @@ fn time(ms: i64) -> String {
 }
 
 fn run(args: &Args) -> Result<ExitCode> {
+    // The key of an encrypted database comes from the environment, never the command line
+    // (which other users of the machine can see).
+    let key = std::env::var("POS_SYNC_DB_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
     let cmd = &args.command;
     let rest = &cmd[1..];
     let now = chrono::Utc::now().timestamp_millis();
     match cmd[0].as_str() {
         "status" => {
-            let store = Store::open_read_only(&args.db)?;
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let stats = store.read(|c| queue::stats(c, &HealthThresholds::default(), now))?;
             print(args.json, &stats, |s| {
                 out!(
@@ -183,7 +191,7 @@ fn run(args: &Args) -> Result<ExitCode> {
                 })
                 .transpose()?;
             let limit = limit(rest).map_err(PosSyncError::invalid)?;
-            let store = Store::open_read_only(&args.db)?;
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let items = store.read(|c| queue::items(c, state, entity, limit))?;
             print(args.json, &items, |items| {
                 out!(
@@ -212,7 +220,7 @@ fn run(args: &Args) -> Result<ExitCode> {
         }
         "log" => {
             let limit = limit(rest).map_err(PosSyncError::invalid)?;
-            let store = Store::open_read_only(&args.db)?;
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let log = store.read(|c| history::recent_log(c, limit))?;
             print(args.json, &log, |log| {
                 for l in log {
@@ -234,7 +242,7 @@ fn run(args: &Args) -> Result<ExitCode> {
         }
         "audit" => {
             let limit = limit(rest).map_err(PosSyncError::invalid)?;
-            let store = Store::open_read_only(&args.db)?;
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let audit = store.read(|c| history::recent_audit(c, limit))?;
             print(args.json, &audit, |audit| {
                 for a in audit {
@@ -250,7 +258,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             });
         }
         "conflicts" => {
-            let store = Store::open_read_only(&args.db)?;
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let open = store.read(conflicts::open)?;
             print(args.json, &open, |open| {
                 if open.is_empty() {
@@ -269,7 +277,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             });
         }
         "check" => {
-            let store = Store::open_read_only(&args.db)?;
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let report = store.read(check::integrity_check)?;
             print(args.json, &report, |r| {
                 if r.ok {
@@ -293,13 +301,13 @@ fn run(args: &Args) -> Result<ExitCode> {
             };
             let json = std::fs::read_to_string(file)
                 .map_err(|e| PosSyncError::invalid(format!("cannot read '{file}': {e}")))?;
-            let store = Store::open(&args.db, Durability::Normal)?;
+            let store = Store::open_with_key(&args.db, Durability::Normal, key.as_deref())?;
             let count = store.write(|tx| catalog::import_products(tx, &json))?;
             print(args.json, &serde_json::json!({ "imported": count }), |_| {
                 out!("imported {count} products");
             });
         }
-        "export-unsynced" => export_unsynced(&args.db)?,
+        "export-unsynced" => export_unsynced(&args.db, key.as_deref())?,
         other => {
             return Err(PosSyncError::invalid(format!(
                 "unknown command '{other}'; run pos-sync --help"
@@ -314,9 +322,10 @@ fn run(args: &Args) -> Result<ExitCode> {
 /// each row is read on its own, so an unreadable page skips its rows (counted on stderr)
 /// and the export goes on. If the index is damaged too, every row id up to the largest is
 /// tried instead.
-fn export_unsynced(path: &str) -> Result<()> {
+fn export_unsynced(path: &str, key: Option<&str>) -> Result<()> {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    pos_sync::store::unlock(&conn, key)?;
     let ids: rusqlite::Result<Vec<i64>> = conn
         .prepare(
             "SELECT rowid FROM sync_queue INDEXED BY sync_queue_claim \

@@ -13,7 +13,7 @@ pub mod queue;
 pub mod state;
 
 use crate::error::{PosSyncError, Result};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -39,12 +39,19 @@ pub struct Store {
     /// Reads go through the writer: an in-memory database is private to its connection,
     /// and a read-only inspection needs no pool.
     single_connection: bool,
+    /// The SQLCipher key, applied first thing on every connection (readers included).
+    key: Option<String>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `path` (`:memory:` for a throwaway one),
     /// runs pending migrations, and returns queue rows left SYNCING by a crash to PENDING.
     pub fn open(path: &str, durability: Durability) -> Result<Store> {
+        Store::open_with_key(path, durability, None)
+    }
+
+    /// `open` for a database encrypted with SQLCipher under `key` (see `unlock`).
+    pub fn open_with_key(path: &str, durability: Durability, key: Option<&str>) -> Result<Store> {
         let in_memory = path == ":memory:";
         let mut writer = if in_memory {
             Connection::open_in_memory()?
@@ -59,6 +66,7 @@ impl Store {
             }
             Connection::open(path)?
         };
+        unlock(&writer, key)?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
         // Refuse a newer schema before touching anything, journal mode included.
         migrations::check_supported(&writer)?;
@@ -75,6 +83,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             single_connection: in_memory,
+            key: key.map(str::to_owned),
         })
     }
 
@@ -82,6 +91,11 @@ impl Store {
     /// writes, so support tools can look at a till's database while the app runs (or at a
     /// damaged copy).
     pub fn open_read_only(path: &str) -> Result<Store> {
+        Store::open_read_only_with_key(path, None)
+    }
+
+    /// `open_read_only` for a database encrypted under `key`.
+    pub fn open_read_only_with_key(path: &str, key: Option<&str>) -> Result<Store> {
         if !Path::new(path).exists() {
             return Err(PosSyncError::NotFound(format!("no database at '{path}'")));
         }
@@ -89,6 +103,7 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        unlock(&conn, key)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         migrations::check_supported(&conn)?;
         Ok(Store {
@@ -96,6 +111,7 @@ impl Store {
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             single_connection: true,
+            key: key.map(str::to_owned),
         })
     }
 
@@ -137,6 +153,7 @@ impl Store {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        unlock(&conn, self.key.as_deref())?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(conn)
@@ -149,6 +166,38 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .get_interrupt_handle()
     }
+}
+
+/// Applies an encryption key to a fresh connection, before any other statement (SQLCipher
+/// requires it), and checks it at once so a wrong key is a clear error rather than a
+/// "damaged file" later. Refuses a key when this build has no SQLCipher (cargo feature
+/// `encryption`): the app must never believe a plain file is encrypted.
+pub fn unlock(conn: &Connection, key: Option<&str>) -> Result<()> {
+    let Some(key) = key else {
+        return Ok(());
+    };
+    if key.is_empty() {
+        return Err(PosSyncError::invalid(
+            "the database encryption key is empty",
+        ));
+    }
+    let cipher: Option<String> = conn
+        .query_row("PRAGMA cipher_version", [], |r| r.get(0))
+        .optional()?;
+    if cipher.is_none() {
+        return Err(PosSyncError::NotConfigured(
+            "an encryption key is set, but this build of pos-sync has no SQLCipher (cargo feature `encryption`); the database was not opened".into(),
+        ));
+    }
+    conn.pragma_update(None, "key", key)?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => PosSyncError::Database(
+                "the database cannot be read with this encryption key: the key is wrong, or the file is not encrypted or is damaged".into(),
+            ),
+            _ => PosSyncError::from(e),
+        })?;
+    Ok(())
 }
 
 fn configure(conn: &Connection, durability: Durability) -> Result<()> {

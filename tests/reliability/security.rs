@@ -126,3 +126,22 @@ async fn a_device_of_another_store_can_neither_read_nor_write_nor_resolve() {
         .unwrap();
     assert_eq!(rig.records("customer").await["c1"].payload["phone"], "till");
 }
+
+/// A build without SQLCipher must refuse an encryption key instead of writing a plain file
+/// the app believes encrypted (with the `encryption` feature, tests/encryption.rs runs).
+#[cfg(not(any(feature = "encryption", feature = "encryption-system-openssl")))]
+#[test]
+fn an_encryption_key_without_sqlcipher_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::new(
+        dir.path().join("till.db").to_str().unwrap(),
+        "S1",
+        "R1",
+        "till-1",
+    );
+    config.encryption_key = Some("a-key".into());
+    match SyncEngine::open(config) {
+        Err(PosSyncError::NotConfigured(m)) => assert!(m.contains("encryption"), "{m}"),
+        other => panic!("{:?}", other.err()),
+    }
+}
