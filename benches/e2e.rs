@@ -63,6 +63,7 @@ fn token_of(device: &str) -> (&'static str, &'static str) {
     (d.0, d.2)
 }
 
+#[derive(Clone, Copy)]
 struct Sizes {
     sales: usize,
     sale_block: usize,
@@ -139,7 +140,11 @@ fn main() {
     }
     // `cargo bench` passes --bench; `cargo test --bench e2e` does not: quick mode.
     let quick = !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--quick");
-    let write_docs = args.iter().any(|a| a == "--write-docs") && !quick;
+    let write_docs = args.iter().any(|a| a == "--write-docs")
+        && !quick
+        && !args
+            .iter()
+            .any(|a| a.starts_with("--only=") || a.starts_with("--big="));
     let started = chrono::Utc::now();
     let load_before = loadavg();
     let t0 = Instant::now();
@@ -149,13 +154,40 @@ fn main() {
         if quick { "quick" } else { "full" },
         bench.work.display()
     );
-    bench.record_sale();
-    bench.lookups();
-    bench.upload();
-    bench.compression();
-    bench.download();
-    bench.initial_load_and_rss();
-    bench.ffi();
+    // `--only=sale,lookups,upload,compression,download,big,ffi` runs a subset (profiling).
+    let only: Option<Vec<String>> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--only="))
+        .map(|s| s.split(',').map(str::to_owned).collect());
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
+    if let Some(big) = args.iter().find_map(|a| a.strip_prefix("--big=")) {
+        let big = big.parse().expect("--big=N");
+        bench.sizes = Box::leak(Box::new(Sizes {
+            rss: [bench.sizes.rss[0], bench.sizes.rss[1], big],
+            ..*bench.sizes
+        }));
+    }
+    if wanted("sale") {
+        bench.record_sale();
+    }
+    if wanted("lookups") {
+        bench.lookups();
+    }
+    if wanted("upload") {
+        bench.upload();
+    }
+    if wanted("compression") {
+        bench.compression();
+    }
+    if wanted("download") {
+        bench.download();
+    }
+    if wanted("big") {
+        bench.initial_load_and_rss();
+    }
+    if wanted("ffi") {
+        bench.ffi();
+    }
     bench.criterion_rows();
     let table = bench.table();
     println!("\n{table}");
@@ -542,6 +574,12 @@ impl Bench {
             );
             up += report.uploaded;
             down += report.downloaded;
+            if std::env::var_os("BENCH_VERBOSE").is_some() {
+                eprintln!(
+                    "    cycle: {} up, {} down, {} ms",
+                    report.uploaded, report.downloaded, report.duration_ms
+                );
+            }
             if !report.more_work_pending && report.remaining == 0 {
                 return (t.elapsed(), up, down);
             }

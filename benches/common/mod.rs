@@ -263,7 +263,8 @@ pub fn products(seed: u64, n: usize) -> Vec<Value> {
 /// A server-side edit of a product: new price, and every tenth one renamed.
 pub fn edited(rng: &mut StdRng, p: &Value, i: usize) -> Value {
     let mut p = p.clone();
-    p["price"] = json!(rng.random_range(49..99_999));
+    // Always a real change (the server leaves an identical document alone).
+    p["price"] = json!(p["price"].as_i64().unwrap_or(0) + rng.random_range(1..500));
     if i % 10 == 0 {
         p["name"] = json!(product_name(rng));
     }
@@ -312,7 +313,8 @@ pub fn sale_json(rng: &mut StdRng) -> String {
             let qty = rng.random_range(1..4);
             let price = rng.random_range(49..2_999);
             json!({
-                "product_id": uuid(rng),
+                // A till sells from a catalog: 5,000 products, not a new one per line.
+                "product_id": format!("P-{:06}", rng.random_range(0..5_000)),
                 "sku": format!("SKU-{:07}", rng.random_range(0..100_000)),
                 "name": product_name(rng),
                 "quantity": qty,
