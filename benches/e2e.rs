@@ -565,6 +565,7 @@ impl Bench {
     /// (failing `make test`) on any outcome but success.
     fn sync_all(&self, engine: &SyncEngine) -> (Duration, i64, i64) {
         let t = Instant::now();
+        let cpu = cpu_secs();
         let (mut up, mut down) = (0, 0);
         for _ in 0..100_000 {
             let report = self.rt.block_on(engine.sync_now());
@@ -581,6 +582,15 @@ impl Bench {
                 );
             }
             if !report.more_work_pending && report.remaining == 0 {
+                let cpu = cpu_secs() - cpu;
+                if std::env::var_os("BENCH_VERBOSE").is_some() {
+                    eprintln!(
+                        "    sync: {:.2} s wall, {:.2} s CPU (server and device), {:.1} µs CPU per record",
+                        t.elapsed().as_secs_f64(),
+                        cpu,
+                        cpu * 1e6 / (up + down).max(1) as f64
+                    );
+                }
                 return (t.elapsed(), up, down);
             }
         }
