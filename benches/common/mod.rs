@@ -520,7 +520,12 @@ pub fn cpu_secs() -> f64 {
     // Fields after the command name (which may contain spaces) start at state, field 3.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state field.
     (ticks(11) + ticks(12)) / 100.0
 }
