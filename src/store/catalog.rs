@@ -549,7 +549,7 @@ mod tests {
     fn initial_load_defers_indexes_and_leaves_the_schema_as_it_was() {
         let (_d, store) = temp_store();
         let fresh = schema_of_products(&store);
-        assert!(store.write(|tx| begin_bulk_load(tx)).unwrap());
+        assert!(store.write(begin_bulk_load).unwrap());
         assert!(store.read(bulk_load_pending).unwrap());
         let during = schema_of_products(&store);
         assert!(!during
@@ -600,7 +600,7 @@ mod tests {
             .unwrap();
         assert_eq!(names("cof"), vec!["p3"]);
         // A device that has products never starts a bulk load.
-        assert!(!store.write(|tx| begin_bulk_load(tx)).unwrap());
+        assert!(!store.write(begin_bulk_load).unwrap());
         let integrity: String = store
             .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
             .unwrap();
@@ -616,7 +616,7 @@ mod tests {
         {
             let store = crate::store::Store::open(path, crate::store::Durability::Full).unwrap();
             fresh = schema_of_products(&store);
-            store.write(|tx| begin_bulk_load(tx)).unwrap();
+            store.write(begin_bulk_load).unwrap();
             store
                 .write(|tx| apply_server_record(tx, &product("p1", "111", "Oat Milk 1L")))
                 .unwrap();
