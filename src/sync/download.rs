@@ -36,7 +36,16 @@ impl Syncer {
                 .read(|c| history::token(c, entity_type))?
                 .is_none()
             && self.store.write(catalog::begin_bulk_load)?;
-        let result = self.download_pages(run, entity_type, resync).await;
+        // A bulk load asks for the largest pages the protocol allows: fewer commits, requests
+        // and page checksums for the same records.
+        let limit = if bulk {
+            MAX_PAGE_LIMIT as u32
+        } else {
+            self.settings
+                .download_page_size
+                .clamp(1, MAX_PAGE_LIMIT as u32)
+        };
+        let result = self.download_pages(run, entity_type, resync, limit).await;
         if bulk {
             let started = std::time::Instant::now();
             self.store.write(catalog::finish_bulk_load)?;
@@ -53,13 +62,10 @@ impl Syncer {
         run: &mut Run,
         entity_type: EntityType,
         resync: bool,
+        limit: u32,
     ) -> Result<i64> {
         let transport = self.transport()?;
         let mut applied = 0;
-        let limit = self
-            .settings
-            .download_page_size
-            .clamp(1, MAX_PAGE_LIMIT as u32);
         for page_number in 0.. {
             if page_number > 0 && self.interrupted(run) {
                 break;
