@@ -36,6 +36,7 @@ test-plugin:
 ## till's local paths, then the end-to-end harness; prints the table, rewrites docs/benchmarks.md
 bench:
 	$(CARGO) bench --bench local
+	$(CARGO) build --release --lib
 	$(CARGO) bench --bench e2e -- --write-docs
 
 ## bench-quick: the same harness at small sizes in a debug build (under a minute), so it

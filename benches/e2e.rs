@@ -51,7 +51,7 @@ const DEVICES: &[(&str, &str, &str)] = &[
     ("t-wan-best", "till-wan-best", "UP"),
     ("t-dl", "till-dl", "DL"),
     ("t-rss-small", "rss-small", "SMALL"),
-    ("t-rss-mid", "rss-mid", "DL"),
+    ("t-rss-mid", "rss-mid", "MID"),
     ("t-rss-big", "rss-big", "BIG"),
 ];
 
@@ -248,7 +248,11 @@ fn count(n: usize) -> String {
 }
 
 fn us(ns: u64) -> String {
-    format!("{:.1} µs", ns as f64 / 1000.0)
+    if ns < 1_000 {
+        format!("{ns} ns")
+    } else {
+        format!("{:.1} µs", ns as f64 / 1000.0)
+    }
 }
 
 fn now_ms() -> i64 {
@@ -964,6 +968,8 @@ impl Bench {
         ));
         let small_seed = self.next_seed();
         self.publish_generated("SMALL", small_seed, small);
+        let mid_seed = self.next_seed();
+        self.publish_generated("MID", mid_seed, mid);
         // The raw baseline: the same products, batched indexed upserts, into an empty table.
         let dir = self.dir("raw-big");
         let raw = raw_open(dir.join("raw.db").to_str().unwrap(), "FULL");
@@ -981,6 +987,10 @@ impl Bench {
             i += rows.len();
         }
         let raw_big = t.elapsed() - generated;
+        println!(
+            "  raw baseline: {big} products in {:.1} s",
+            raw_big.as_secs_f64()
+        );
         drop(raw);
         let _ = std::fs::remove_dir_all(&dir);
 
@@ -1085,11 +1095,119 @@ impl Bench {
     // -------------------------------------------------------------- FFI
 
     fn ffi(&mut self) {
-        self.notes.push(
-            "FFI cost (one engine call through the Kotlin bindings on the JVM vs the same call in Rust): \
-             TODO — measured once the JVM test project under android/ has landed."
-                .into(),
-        );
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let lib = target_dir().join("release/libpos_sync.so");
+        let tools = ["java", "mvn"].iter().all(|t| {
+            std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        if self.quick || !tools || !lib.exists() || !root.join("android/jvm-tests").exists() {
+            self.notes.push(format!(
+                "FFI cost not measured in this run ({}): it needs Java + Maven, android/jvm-tests and \
+                 target/release/libpos_sync.so (`make bench` builds it).",
+                if self.quick { "quick mode" } else { "missing tools or library" }
+            ));
+            return;
+        }
+        println!("FFI: the same engine calls through the Kotlin bindings on the JVM (Maven)");
+        let out = self.work.join("ffi.json");
+        let t = Instant::now();
+        let status = std::process::Command::new("scripts/test-kotlin.sh")
+            .current_dir(root)
+            .args([
+                "-Dtest=FfiBenchTest",
+                &format!("-Dpossync.bench.out={}", out.display()),
+                &format!("-Dnative.lib={}", lib.display()),
+            ])
+            .stdout(std::process::Stdio::null())
+            .status();
+        let jvm: Option<Value> = std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok());
+        let Some(jvm) = jvm.filter(|_| status.is_ok_and(|s| s.success())) else {
+            self.notes.push(
+                "FFI cost not measured: `scripts/test-kotlin.sh -Dtest=FfiBenchTest` failed (see its output)."
+                    .into(),
+            );
+            return;
+        };
+        println!("  (JVM run took {:.0} s)", t.elapsed().as_secs_f64());
+        // The Rust side: the same catalog, the same calls, timed the same way.
+        let n = jvm["catalog"].as_u64().unwrap_or(10_000) as usize;
+        let dir = self.dir("ffi");
+        let engine = engine(&dir, "ffi", Durability::Full);
+        let products: Vec<Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({"id": format!("p{i}"), "sku": format!("SKU-{i}"),
+                    "barcode": (4_000_000_000_000u64 + i as u64).to_string(),
+                    "name": format!("Product {i}"), "price": 100 + i})
+            })
+            .collect();
+        engine
+            .import_products(Value::Array(products).to_string())
+            .unwrap();
+        let barcodes: Vec<String> = (0..n)
+            .map(|i| (4_000_000_000_000u64 + (i as u64 * 7919) % n as u64).to_string())
+            .collect();
+        let per_call = |f: &mut dyn FnMut(usize)| -> f64 {
+            const ROUND: usize = 20_000;
+            for i in 0..3 * ROUND {
+                f(i);
+            }
+            let mut rounds: Vec<f64> = (0..7)
+                .map(|_| {
+                    let t = Instant::now();
+                    for i in 0..ROUND {
+                        f(i);
+                    }
+                    t.elapsed().as_nanos() as f64 / ROUND as f64
+                })
+                .collect();
+            rounds.sort_by(f64::total_cmp);
+            rounds[3]
+        };
+        let version = per_call(&mut |_| {
+            std::hint::black_box(pos_sync::api::pos_sync_version());
+        });
+        let lookup = per_call(&mut |i| {
+            assert!(engine
+                .product_by_barcode(barcodes[i % n].clone())
+                .unwrap()
+                .is_some());
+        });
+        for (what, rust, key) in [
+            (
+                "a trivial call (pos_sync_version), Kotlin/JVM vs Rust",
+                version,
+                "version_ns",
+            ),
+            (
+                "product_by_barcode @10k, Kotlin/JVM vs Rust",
+                lookup,
+                "barcode_ns",
+            ),
+        ] {
+            let kotlin = jvm[key].as_f64().unwrap_or(f64::NAN);
+            self.row(
+                "ffi",
+                Row {
+                    what: what.into(),
+                    engine: format!("{} (JVM)", us(kotlin as u64)),
+                    baseline: format!("{} (Rust)", us(rust as u64)),
+                    ratio: Some(kotlin / rust),
+                    target: String::new(),
+                    met: None,
+                },
+            );
+        }
+        self.notes.push(format!(
+            "FFI: each call through UniFFI's Kotlin bindings (JNA) costs about {:.1} µs more than \
+             the same call in Rust (median of 7 rounds of 20,000 calls after warm-up, release \
+             library, {n}-product catalog).",
+            (jvm["barcode_ns"].as_f64().unwrap_or(0.0) - lookup) / 1000.0
+        ));
     }
 
     // -------------------------------------------------------------- criterion
