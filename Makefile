@@ -1,5 +1,5 @@
 # The commands a newcomer needs (see README.md). Each target installs what it needs.
-.PHONY: demo test lint test-rust test-kotlin test-swift test-plugin bindings clean
+.PHONY: demo test lint test-rust test-kotlin test-swift test-plugin bench bench-quick bindings clean
 
 CARGO ?= cargo
 
@@ -8,7 +8,7 @@ demo:
 	$(CARGO) run --quiet --example demo
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust test-kotlin test-swift test-plugin
+test: lint test-rust bench-quick test-kotlin test-swift test-plugin
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -60,6 +60,19 @@ fuzz:
 ## fuzz-smoke: the fuzz targets for 10 s each
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
+
+## bench: the benchmarks at full size (several minutes; release build): criterion for the
+## till's local paths, then the end-to-end harness; prints the table, rewrites docs/benchmarks.md
+bench:
+	$(CARGO) bench --bench local
+	$(CARGO) build --release --lib
+	$(CARGO) bench --bench e2e -- --write-docs
+
+## bench-quick: the same harness at small sizes in a debug build (under a minute), so it
+## cannot rot; figures are printed, never judged
+bench-quick:
+	$(CARGO) test --bench local
+	$(CARGO) test --bench e2e
 
 ## bindings: generate the Kotlin and Swift bindings from the built library
 bindings:

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// What every handler shares.
 pub struct AppState {
@@ -106,7 +106,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(from_fn(error::json_errors))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(from_fn(body_checksum_header))
-        .layer(CompressionLayer::new())
+        // gzip level 1: most of the size saving for a fraction of level 6's CPU, which made
+        // compressing download pages the server's largest cost (docs/benchmarks.md).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state)
 }
 

@@ -251,6 +251,84 @@ fn delete(tx: &Transaction, entity_type: EntityType, id: &str) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------
+// Initial catalog load
+// ---------------------------------------------------------------------------------------
+
+/// The secondary indexes and full-text triggers of `products`, exactly as schema v1
+/// creates them. An initial load drops them, inserts every page, then builds them once:
+/// maintaining them row by row costs most of a large first download (a test checks that
+/// the schema after a load is identical to a fresh one).
+const PRODUCT_INDEXES_AND_TRIGGERS: &str = "
+CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
+CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
+CREATE TRIGGER IF NOT EXISTS products_fts_insert AFTER INSERT ON products BEGIN
+  INSERT INTO products_fts (rowid, name) VALUES (new.pk, new.name);
+END;
+CREATE TRIGGER IF NOT EXISTS products_fts_delete AFTER DELETE ON products BEGIN
+  INSERT INTO products_fts (products_fts, rowid, name) VALUES ('delete', old.pk, old.name);
+END;
+CREATE TRIGGER IF NOT EXISTS products_fts_update AFTER UPDATE OF name ON products BEGIN
+  INSERT INTO products_fts (products_fts, rowid, name) VALUES ('delete', old.pk, old.name);
+  INSERT INTO products_fts (rowid, name) VALUES (new.pk, new.name);
+END;
+";
+
+const BULK_LOAD_MARK: &str = "products_bulk_load";
+
+/// Starts an initial catalog load if the device has no products yet: drops the secondary
+/// indexes and full-text triggers and marks the load, in the caller's transaction. Returns
+/// whether the load was started. While it runs, lookups still work (by scanning) and name
+/// search sees only what was indexed before; `finish_bulk_load` must follow, and
+/// `Store::open` finishes a load that a crash interrupted.
+pub fn begin_bulk_load(tx: &Transaction) -> Result<bool> {
+    let empty: bool = tx.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM products) \
+         AND NOT EXISTS (SELECT 1 FROM device_meta WHERE key = ?1)",
+        [BULK_LOAD_MARK],
+        |r| r.get(0),
+    )?;
+    if !empty {
+        return Ok(false);
+    }
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS products_barcode;
+         DROP INDEX IF EXISTS products_sku;
+         DROP TRIGGER IF EXISTS products_fts_insert;
+         DROP TRIGGER IF EXISTS products_fts_delete;
+         DROP TRIGGER IF EXISTS products_fts_update;",
+    )?;
+    tx.execute(
+        "INSERT INTO device_meta (key, value) VALUES (?1, '1')",
+        [BULK_LOAD_MARK],
+    )?;
+    Ok(true)
+}
+
+/// Whether an initial catalog load is in progress (or was interrupted by a crash).
+pub fn bulk_load_pending(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM device_meta WHERE key = ?1)",
+        [BULK_LOAD_MARK],
+        |r| r.get(0),
+    )?)
+}
+
+/// Ends an initial catalog load: builds the indexes, restores the triggers and rebuilds the
+/// full-text index from the table, in the caller's transaction. A no-op without a load.
+pub fn finish_bulk_load(tx: &Transaction) -> Result<()> {
+    if !bulk_load_pending(tx)? {
+        return Ok(());
+    }
+    tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
+    tx.execute(
+        "INSERT INTO products_fts (products_fts) VALUES ('rebuild')",
+        [],
+    )?;
+    tx.execute("DELETE FROM device_meta WHERE key = ?1", [BULK_LOAD_MARK])?;
+    Ok(())
+}
+
 /// Seeds the catalog from a JSON array of product documents (demos, benchmarks, support).
 /// All or nothing: one bad product rejects the whole file. Returns how many were imported.
 pub fn import_products(tx: &Transaction, json: &str) -> Result<usize> {
@@ -443,6 +521,112 @@ mod tests {
             .unwrap();
         assert_eq!((r.json.as_str(), r.version), (r#"{"sales":5}"#, 4));
         assert!(store.write(|tx| put_report(tx, "k", "{oops")).is_err());
+    }
+
+    fn schema_of_products(store: &crate::store::Store) -> Vec<(String, String)> {
+        store
+            .read(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE tbl_name IN ('products', 'products_fts') \
+                     AND sql IS NOT NULL ORDER BY name",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap()
+    }
+
+    fn product(id: &str, barcode: &str, name: &str) -> ServerRecord {
+        record(
+            EntityType::Product,
+            id,
+            1,
+            json!({"id": id, "sku": format!("SKU-{id}"), "barcode": barcode, "name": name}),
+        )
+    }
+
+    #[test]
+    fn initial_load_defers_indexes_and_leaves_the_schema_as_it_was() {
+        let (_d, store) = temp_store();
+        let fresh = schema_of_products(&store);
+        assert!(store.write(begin_bulk_load).unwrap());
+        assert!(store.read(bulk_load_pending).unwrap());
+        let during = schema_of_products(&store);
+        assert!(!during
+            .iter()
+            .any(|(n, _)| n == "products_barcode" || n == "products_fts_insert"));
+        store
+            .write(|tx| {
+                apply_server_record(tx, &product("p1", "111", "Sparkling Water 50cl"))?;
+                apply_server_record(tx, &product("p2", "222", "Still Water 1L"))?;
+                // The same product twice in one load (edited while it downloaded).
+                apply_server_record(tx, &product("p1", "333", "Sparkling Lemonade 33cl"))
+            })
+            .unwrap();
+        // Reads work during the load, by scanning.
+        assert_eq!(
+            store
+                .read(|c| product_by_barcode(c, "222"))
+                .unwrap()
+                .unwrap()
+                .id,
+            "p2"
+        );
+        store.write(finish_bulk_load).unwrap();
+        assert!(!store.read(bulk_load_pending).unwrap());
+        assert_eq!(schema_of_products(&store), fresh);
+        let names = |q: &str| -> Vec<String> {
+            store
+                .read(|c| search_products(c, q, 10))
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        assert_eq!(names("wat"), vec!["p2"]);
+        assert_eq!(names("lem"), vec!["p1"]);
+        assert!(names("spa water").is_empty());
+        assert_eq!(
+            store
+                .read(|c| product_by_barcode(c, "333"))
+                .unwrap()
+                .unwrap()
+                .id,
+            "p1"
+        );
+        // Later changes maintain the indexes row by row again.
+        store
+            .write(|tx| apply_server_record(tx, &product("p3", "444", "Cold Brew Coffee")))
+            .unwrap();
+        assert_eq!(names("cof"), vec!["p3"]);
+        // A device that has products never starts a bulk load.
+        assert!(!store.write(begin_bulk_load).unwrap());
+        let integrity: String = store
+            .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(integrity, "ok");
+    }
+
+    #[test]
+    fn a_load_interrupted_by_a_crash_is_finished_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.db");
+        let path = path.to_str().unwrap();
+        let fresh;
+        {
+            let store = crate::store::Store::open(path, crate::store::Durability::Full).unwrap();
+            fresh = schema_of_products(&store);
+            store.write(begin_bulk_load).unwrap();
+            store
+                .write(|tx| apply_server_record(tx, &product("p1", "111", "Oat Milk 1L")))
+                .unwrap();
+            // The process dies here: no finish_bulk_load.
+        }
+        let store = crate::store::Store::open(path, crate::store::Durability::Full).unwrap();
+        assert!(!store.read(bulk_load_pending).unwrap());
+        assert_eq!(schema_of_products(&store), fresh);
+        let hits = store.read(|c| search_products(c, "oat", 5)).unwrap();
+        assert_eq!(hits.len(), 1);
     }
 
     #[test]

@@ -74,6 +74,11 @@ impl Store {
         migrations::migrate(&mut writer)?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recovered = queue::recover_interrupted(&tx)?;
+        // An initial catalog load that a crash interrupted: build what it deferred.
+        if catalog::bulk_load_pending(&tx)? {
+            log::info!("finishing an interrupted initial catalog load");
+            catalog::finish_bulk_load(&tx)?;
+        }
         tx.commit()?;
         if recovered > 0 {
             log::info!("returned {recovered} interrupted queue rows to PENDING");

@@ -150,6 +150,29 @@ pub struct BatchLimits {
     pub max_bytes: usize,
 }
 
+/// The claim query. Each state is read in seq order straight from the (status, priority,
+/// seq) index, so a claim costs the same with 100 or 1,000,000 synced rows behind it. (One
+/// query with `status = 'PENDING' OR status = 'FAILED'` scanned every row of the type and
+/// sorted it: quadratic over a backlog.) A priority is one entity type.
+fn claim_sql(one_per_record: bool) -> String {
+    let one_per_record_clause = if one_per_record {
+        "AND NOT EXISTS (SELECT 1 FROM sync_queue e WHERE e.entity_type = q.entity_type \
+         AND e.entity_id = q.entity_id AND e.seq < q.seq AND e.status != 'SYNCED')"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {ITEM_COLUMNS} FROM ( \
+           SELECT * FROM (SELECT * FROM sync_queue q WHERE status = 'PENDING' AND priority = ?4 \
+             AND entity_type = ?1 {one_per_record_clause} ORDER BY seq LIMIT ?3) \
+           UNION ALL \
+           SELECT * FROM (SELECT * FROM sync_queue q WHERE status = 'FAILED' AND priority = ?4 \
+             AND entity_type = ?1 AND COALESCE(next_attempt_at, 0) <= ?2 {one_per_record_clause} \
+             ORDER BY seq LIMIT ?3) \
+         ) ORDER BY seq LIMIT ?3"
+    )
+}
+
 /// Claims the next batch of one entity type: PENDING rows and FAILED rows whose retry time
 /// has come, oldest first, become SYNCING with one more attempt. For records that change
 /// (customers) only the oldest unsynced change per record is claimed, because the next one
@@ -161,20 +184,15 @@ pub fn claim_batch(
     now_ms: i64,
 ) -> Result<Vec<QueueItem>> {
     let one_per_record = entity_type == EntityType::Customer;
-    let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM sync_queue q WHERE entity_type = ?1 AND \
-         (status = 'PENDING' OR (status = 'FAILED' AND COALESCE(next_attempt_at, 0) <= ?2)) \
-         {} ORDER BY seq LIMIT ?3",
-        if one_per_record {
-            "AND NOT EXISTS (SELECT 1 FROM sync_queue e WHERE e.entity_type = q.entity_type \
-             AND e.entity_id = q.entity_id AND e.seq < q.seq AND e.status != 'SYNCED')"
-        } else {
-            ""
-        }
-    );
+    let sql = claim_sql(one_per_record);
     let mut stmt = tx.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![entity_type.as_str(), now_ms, limits.max_items as i64],
+        params![
+            entity_type.as_str(),
+            now_ms,
+            limits.max_items as i64,
+            entity_type.priority()
+        ],
         item_from_row,
     )?;
     let mut batch = Vec::new();
@@ -458,17 +476,20 @@ pub fn stats(conn: &Connection, thresholds: &HealthThresholds, now_ms: i64) -> R
             conflict: 0,
         })
         .collect();
+    // Counted on the (status, priority, seq) index alone (a priority is one entity type):
+    // reading the rows themselves made every sync cycle read the whole queue, payloads
+    // and all.
     let mut stmt = conn.prepare_cached(
-        "SELECT entity_type, status, COUNT(*) FROM sync_queue GROUP BY entity_type, status",
+        "SELECT priority, status, COUNT(*) FROM sync_queue GROUP BY status, priority",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let entity: String = row.get(0)?;
+        let priority: i64 = row.get(0)?;
         let status: String = row.get(1)?;
         let count: i64 = row.get(2)?;
         let Some(counts) = by_entity
             .iter_mut()
-            .find(|c| c.entity_type.as_str() == entity)
+            .find(|c| c.entity_type.priority() == priority)
         else {
             continue;
         };
@@ -491,7 +512,7 @@ pub fn stats(conn: &Connection, thresholds: &HealthThresholds, now_ms: i64) -> R
     );
     let (oldest, bytes_pending, rejected): (Option<i64>, i64, i64) = conn.query_row(
         "SELECT MIN(created_at), COALESCE(SUM(payload_bytes), 0), COALESCE(SUM(rejected), 0) \
-         FROM sync_queue WHERE status != 'SYNCED'",
+         FROM sync_queue WHERE status IN ('PENDING', 'SYNCING', 'FAILED', 'CONFLICT')",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
@@ -575,6 +596,32 @@ mod tests {
         max_items: 100,
         max_bytes: 1 << 20,
     };
+
+    #[test]
+    fn claiming_reads_the_claim_index_not_the_whole_queue() {
+        let (_d, store) = temp_store();
+        for one_per_record in [false, true] {
+            let plan: Vec<String> = store
+                .read(|c| {
+                    let mut stmt =
+                        c.prepare(&format!("EXPLAIN QUERY PLAN {}", claim_sql(one_per_record)))?;
+                    let rows = stmt.query_map(params!["sale", 0, 10, 1], |r| r.get(3))?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+                })
+                .unwrap();
+            let searches = plan
+                .iter()
+                .filter(|d| d.contains("USING INDEX sync_queue_claim"))
+                .count();
+            assert_eq!(searches, 2, "{plan:?}");
+            assert!(
+                !plan
+                    .iter()
+                    .any(|d| d.starts_with("SCAN q") || d.contains("SCAN sync_queue")),
+                "{plan:?}"
+            );
+        }
+    }
 
     #[test]
     fn claims_oldest_first_and_marks_syncing() {

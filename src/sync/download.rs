@@ -18,8 +18,7 @@ impl Syncer {
         run: &mut Run,
         entity_type: EntityType,
     ) -> Result<i64> {
-        let transport = self.transport()?;
-        let mut applied = 0;
+        self.transport()?;
         let resync = self
             .store
             .read(|c| history::full_resync_pending(c, entity_type))?;
@@ -28,10 +27,45 @@ impl Syncer {
             self.store
                 .write(|tx| history::begin_full_resync(tx, entity_type, now))?;
         }
-        let limit = self
-            .settings
-            .download_page_size
-            .clamp(1, MAX_PAGE_LIMIT as u32);
+        // The first download of the catalog into an empty device builds its indexes once at
+        // the end instead of row by row (crash-safe: see `catalog::begin_bulk_load`).
+        let bulk = entity_type == EntityType::Product
+            && !resync
+            && self
+                .store
+                .read(|c| history::token(c, entity_type))?
+                .is_none()
+            && self.store.write(catalog::begin_bulk_load)?;
+        // A bulk load asks for the largest pages the protocol allows: fewer commits, requests
+        // and page checksums for the same records.
+        let limit = if bulk {
+            MAX_PAGE_LIMIT as u32
+        } else {
+            self.settings
+                .download_page_size
+                .clamp(1, MAX_PAGE_LIMIT as u32)
+        };
+        let result = self.download_pages(run, entity_type, resync, limit).await;
+        if bulk {
+            let started = std::time::Instant::now();
+            self.store.write(catalog::finish_bulk_load)?;
+            log::info!(
+                "initial catalog load: indexes built in {} ms",
+                started.elapsed().as_millis()
+            );
+        }
+        result
+    }
+
+    async fn download_pages(
+        &self,
+        run: &mut Run,
+        entity_type: EntityType,
+        resync: bool,
+        limit: u32,
+    ) -> Result<i64> {
+        let transport = self.transport()?;
+        let mut applied = 0;
         for page_number in 0.. {
             if page_number > 0 && self.interrupted(run) {
                 break;
