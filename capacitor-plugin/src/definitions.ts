@@ -136,6 +136,12 @@ export interface EngineConfig {
   durability?: Durability | null;
   /** Queue health thresholds. */
   health?: HealthThresholds | null;
+  /**
+   * Encrypts the database at rest (SQLCipher) with this key; keep it in the Android
+   * Keystore / iOS Keychain. Needs native libraries built with the engine's `encryption`
+   * feature, otherwise `open` rejects with `NOT_CONFIGURED`. Default: not encrypted.
+   */
+  encryptionKey?: string | null;
 }
 
 /** When the queue counts as unhealthy. Defaults suit a till that syncs every few minutes. */

@@ -224,6 +224,7 @@ public enum JSConvert {
         c.compression = try optText(a, "compression").map(compression)
         c.durability = try optText(a, "durability").map(durability)
         c.health = try optObject(a, "health").map(healthThresholds)
+        c.encryptionKey = try optText(a, "encryptionKey")
         return c
     }
 

@@ -217,6 +217,7 @@ object JsConvert {
             compression = data.optText("compression")?.let { enumOf<Compression>(it, "compression") },
             durability = data.optText("durability")?.let { enumOf<Durability>(it, "durability") },
             health = data.optObject("health")?.let(::healthThresholds),
+            encryptionKey = data.optText("encryptionKey"),
         )
     }
 
