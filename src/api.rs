@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 /// How to open an engine. Only the first four fields are required.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Clone, PartialEq, uniffi::Record)]
 pub struct EngineConfig {
     /// The device database file (created if missing), or `:memory:` for a throwaway one.
     pub database_path: String,
@@ -86,6 +86,22 @@ pub struct EngineConfig {
     /// from its creation on: an existing plain file cannot be opened with a key.
     #[uniffi(default)]
     pub encryption_key: Option<String>,
+}
+
+/// Like a derived Debug, but the token and the encryption key never reach a log line.
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("EngineConfig")
+            .field("database_path", &self.database_path)
+            .field("store_id", &self.store_id)
+            .field("register_id", &self.register_id)
+            .field("device_id", &self.device_id)
+            .field("server_url", &self.server_url)
+            .field("auth_token", &secret(&self.auth_token))
+            .field("encryption_key", &secret(&self.encryption_key))
+            .finish_non_exhaustive()
+    }
 }
 
 impl EngineConfig {
@@ -702,6 +718,16 @@ mod tests {
             other => panic!("expected InvalidInput, got {other:?}"),
         }
         assert_eq!(pos_sync_version(), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut config = EngineConfig::new(":memory:", "S", "R", "D");
+        config.auth_token = Some("tok-very-secret".into());
+        config.encryption_key = Some("key-very-secret".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(shown.contains("<redacted>") && shown.contains("store_id"));
     }
 
     #[test]
