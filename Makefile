@@ -8,7 +8,7 @@ demo:
 	$(CARGO) run --quiet --example demo
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust bench-quick test-kotlin test-swift test-plugin
+test: lint test-rust bench-quick test-kotlin test-swift test-plugin fuzz-smoke
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
