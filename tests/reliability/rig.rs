@@ -2,6 +2,7 @@
 //! themselves (no rate limit, a database file when asked), an admin client, and read-outs
 //! of a device database for before/after comparisons.
 
+use crate::support::Admin;
 use pos_sync::protocol::ServerRecord;
 use pos_sync::{EngineConfig, SyncEngine};
 use pos_sync_server::testing::{spawn_with, TestServer};
@@ -57,7 +58,7 @@ pub fn report(campaign: &str, line: &str) {
 /// no practical rate limit; `db` is `:memory:` or a file.
 pub struct Rig {
     pub server: TestServer,
-    pub http: reqwest::Client,
+    pub admin: Admin,
 }
 
 pub const OTHER_TOKEN: &str = "tok-reliability-s2";
@@ -76,8 +77,8 @@ impl Rig {
         })
         .expect("the reference server starts");
         Rig {
+            admin: Admin::new(server.url(), STORE, ADMIN),
             server,
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
         }
     }
 
@@ -85,42 +86,14 @@ impl Rig {
         self.server.url().to_owned()
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}/admin/stores/{STORE}{path}", self.url()))
-            .timeout(Duration::from_secs(60))
-            .bearer_auth(ADMIN);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "admin {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
     /// Server-side upsert of downloaded data (products, prices, reports, customers).
     pub async fn put(&self, entity_type: &str, docs: Value) {
-        self.admin(
-            reqwest::Method::PUT,
-            &format!("/records/{entity_type}"),
-            Some(docs),
-        )
-        .await;
+        self.admin.put(entity_type, docs).await;
     }
 
     /// Live records of a type as the server holds them, by id.
     pub async fn records(&self, entity_type: &str) -> BTreeMap<String, ServerRecord> {
-        let v = self
-            .admin(
-                reqwest::Method::GET,
-                &format!("/records/{entity_type}"),
-                None,
-            )
-            .await;
-        let list: Vec<ServerRecord> = serde_json::from_value(v).unwrap();
+        let list = self.admin.records(entity_type).await;
         let n = list.len();
         let map: BTreeMap<_, _> = list.into_iter().map(|r| (r.entity_id.clone(), r)).collect();
         assert_eq!(map.len(), n, "the server lists a {entity_type} id twice");
@@ -129,17 +102,7 @@ impl Rig {
 
     /// Server-side stock levels of every product that moved.
     pub async fn stock(&self) -> BTreeMap<String, f64> {
-        let v = self.admin(reqwest::Method::GET, "/stock", None).await;
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                (
-                    l["product_id"].as_str().unwrap().to_owned(),
-                    l["quantity"].as_f64().unwrap(),
-                )
-            })
-            .collect()
+        self.admin.stock().await
     }
 
     /// An engine configuration for the till against `url`, on `path`, with short retry

@@ -19,7 +19,7 @@ pub const STORE: &str = "S1";
 pub struct World {
     pub server: TestServer,
     pub dir: tempfile::TempDir,
-    http: reqwest::Client,
+    pub admin: Admin,
 }
 
 pub const TILL_1: (&str, &str) = ("token-till-1", "till-1");
@@ -37,9 +37,9 @@ impl World {
             Some(ADMIN),
         );
         World {
+            admin: Admin::new(server.url(), STORE, ADMIN),
             server,
             dir: tempfile::tempdir().unwrap(),
-            http: reqwest::Client::new(),
         }
     }
 
@@ -69,11 +69,53 @@ impl World {
         SyncEngine::open(self.config(till, &self.url())).unwrap()
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// Server-side upsert of downloaded data (products, prices, reports, customers).
+    pub async fn put(&self, entity_type: &str, docs: Value) {
+        self.admin.put(entity_type, docs).await;
+    }
+
+    pub async fn delete(&self, entity_type: &str, id: &str) {
+        self.admin.delete(entity_type, id).await;
+    }
+
+    /// Live records of a type as the server holds them.
+    pub async fn records(&self, entity_type: &str) -> Vec<ServerRecord> {
+        self.admin.records(entity_type).await
+    }
+
+    /// Server-side stock level of a product (0 if it never moved).
+    pub async fn stock(&self, product_id: &str) -> f64 {
+        self.admin
+            .stock()
+            .await
+            .get(product_id)
+            .copied()
+            .unwrap_or(0.0)
+    }
+}
+
+/// The reference server's admin routes for one store: server-side edits and read-outs.
+pub struct Admin {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    pub fn new(server_url: &str, store: &str, token: &str) -> Admin {
+        Admin {
+            base: format!("{server_url}/admin/stores/{store}"),
+            token: token.to_owned(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self
             .http
-            .request(method, format!("{}/admin/stores/{STORE}{path}", self.url()))
-            .bearer_auth(ADMIN);
+            .request(method, format!("{}{path}", self.base))
+            .timeout(std::time::Duration::from_secs(60))
+            .bearer_auth(&self.token);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -86,7 +128,7 @@ impl World {
 
     /// Server-side upsert of downloaded data (products, prices, reports, customers).
     pub async fn put(&self, entity_type: &str, docs: Value) {
-        self.admin(
+        self.call(
             reqwest::Method::PUT,
             &format!("/records/{entity_type}"),
             Some(docs),
@@ -95,7 +137,7 @@ impl World {
     }
 
     pub async fn delete(&self, entity_type: &str, id: &str) {
-        self.admin(
+        self.call(
             reqwest::Method::DELETE,
             &format!("/records/{entity_type}/{id}"),
             None,
@@ -106,7 +148,7 @@ impl World {
     /// Live records of a type as the server holds them.
     pub async fn records(&self, entity_type: &str) -> Vec<ServerRecord> {
         let v = self
-            .admin(
+            .call(
                 reqwest::Method::GET,
                 &format!("/records/{entity_type}"),
                 None,
@@ -115,15 +157,19 @@ impl World {
         serde_json::from_value(v).unwrap()
     }
 
-    /// Server-side stock level of a product (0 if it never moved).
-    pub async fn stock(&self, product_id: &str) -> f64 {
-        let v = self.admin(reqwest::Method::GET, "/stock", None).await;
+    /// Server-side stock levels of every product that moved.
+    pub async fn stock(&self) -> std::collections::BTreeMap<String, f64> {
+        let v = self.call(reqwest::Method::GET, "/stock", None).await;
         v.as_array()
             .unwrap()
             .iter()
-            .find(|l| l["product_id"] == product_id)
-            .map(|l| l["quantity"].as_f64().unwrap())
-            .unwrap_or(0.0)
+            .map(|l| {
+                (
+                    l["product_id"].as_str().unwrap().to_owned(),
+                    l["quantity"].as_f64().unwrap(),
+                )
+            })
+            .collect()
     }
 }
 
