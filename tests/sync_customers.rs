@@ -44,6 +44,18 @@ async fn server_customer(world: &World) -> serde_json::Value {
         .payload
 }
 
+/// The till edits a customer (the app's JSON document).
+fn edit_on_till(till: &SyncEngine, customer: serde_json::Value) {
+    till.update_customer(customer.to_string()).unwrap();
+}
+
+/// The back office edits a customer on the server.
+async fn edit_on_server(world: &World, customer: serde_json::Value) {
+    world
+        .put("customer", serde_json::Value::Array(vec![customer]))
+        .await;
+}
+
 async fn pause() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 }
@@ -67,8 +79,10 @@ async fn customers_created_offline_reach_the_other_till() {
         till2.search_customers("ana@exa".into(), 5).unwrap().len(),
         1
     );
-    till2.update_customer(json!({"id":"c1","name":"Ana Silva Costa","phone":"+351 911 000 001","email":"ana@example.com"}).to_string())
-        .unwrap();
+    edit_on_till(
+        &till2,
+        json!({"id":"c1","name":"Ana Silva Costa","phone":"+351 911 000 001","email":"ana@example.com"}),
+    );
     till2.sync_now().await;
     till1.sync_now().await;
     assert_eq!(
@@ -82,18 +96,16 @@ async fn the_later_edit_of_the_same_field_wins() {
     let world = World::start();
     let till = till_with_shared_customer(&world, 0, 100).await;
     // Server edits the phone, then the till edits it later: the till wins.
-    world
-        .put(
-            "customer",
-            json!([{"id":"c1","name":"Ana Silva","phone":"+351 000","email":"ana@example.com"}]),
-        )
-        .await;
-    pause().await;
-    till.update_customer(
-        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"ana@example.com"})
-            .to_string(),
+    edit_on_server(
+        &world,
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 000","email":"ana@example.com"}),
     )
-    .unwrap();
+    .await;
+    pause().await;
+    edit_on_till(
+        &till,
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"ana@example.com"}),
+    );
     let report = till.sync_now().await;
     assert_eq!(
         (report.auto_resolved, report.conflicts),
@@ -102,17 +114,16 @@ async fn the_later_edit_of_the_same_field_wins() {
     );
     assert_eq!(server_customer(&world).await["phone"], "+351 111");
     // The till edits the e-mail, then the server edits it later: the server wins.
-    till.update_customer(
-        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"old@till"}).to_string(),
-    )
-    .unwrap();
+    edit_on_till(
+        &till,
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"old@till"}),
+    );
     pause().await;
-    world
-        .put(
-            "customer",
-            json!([{"id":"c1","name":"Ana Silva","phone":"+351 111","email":"new@office"}]),
-        )
-        .await;
+    edit_on_server(
+        &world,
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 111","email":"new@office"}),
+    )
+    .await;
     let report = till.sync_now().await;
     assert_eq!(report.auto_resolved, 1, "{report:?}");
     let local = till.get_customer("c1".into()).unwrap().unwrap();
@@ -130,12 +141,11 @@ async fn the_later_edit_of_the_same_field_wins() {
 async fn edits_of_different_fields_merge() {
     let world = World::start();
     let till = till_with_shared_customer(&world, 0, 60_000).await;
-    world.put("customer", json!([{"id":"c1","name":"Ana S. (office)","phone":"+351 911 000 001","email":"ana@example.com"}])).await;
-    till.update_customer(
-        json!({"id":"c1","name":"Ana Silva","phone":"+351 999","email":"ana@example.com"})
-            .to_string(),
-    )
-    .unwrap();
+    edit_on_server(&world, json!({"id":"c1","name":"Ana S. (office)","phone":"+351 911 000 001","email":"ana@example.com"})).await;
+    edit_on_till(
+        &till,
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 999","email":"ana@example.com"}),
+    );
     let report = till.sync_now().await;
     assert_eq!(
         (report.auto_resolved, report.conflicts),
@@ -180,9 +190,11 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
     .into_iter()
     .enumerate()
     {
-        world.put("customer", json!([{"id":"c1","name":"Ana Silva","phone":format!("server-{i}"),"email":"ana@example.com"}])).await;
-        till.update_customer(json!({"id":"c1","name":"Ana Silva","phone":format!("till-{i}"),"email":"ana@example.com"}).to_string())
-            .unwrap();
+        edit_on_server(&world, json!({"id":"c1","name":"Ana Silva","phone":format!("server-{i}"),"email":"ana@example.com"})).await;
+        edit_on_till(
+            &till,
+            json!({"id":"c1","name":"Ana Silva","phone":format!("till-{i}"),"email":"ana@example.com"}),
+        );
         let report = till.sync_now().await;
         assert_eq!(report.conflicts, 1, "{report:?}");
         let open = till.conflicts().unwrap();
@@ -237,18 +249,17 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
 async fn a_device_clock_a_day_behind_still_wins_with_a_later_edit() {
     let world = World::start();
     let till = till_with_shared_customer(&world, -DAY_MS, 100).await;
-    world
-        .put(
-            "customer",
-            json!([{"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}]),
-        )
-        .await;
+    edit_on_server(
+        &world,
+        json!({"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}),
+    )
+    .await;
     pause().await;
     // Uncorrected, this edit would be stamped a day before the server's and lose.
-    till.update_customer(
-        json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}).to_string(),
-    )
-    .unwrap();
+    edit_on_till(
+        &till,
+        json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}),
+    );
     let report = till.sync_now().await;
     assert_eq!(report.auto_resolved, 1, "{report:?}");
     assert_eq!(server_customer(&world).await["phone"], "till");
@@ -258,18 +269,17 @@ async fn a_device_clock_a_day_behind_still_wins_with_a_later_edit() {
 async fn a_device_clock_a_day_ahead_does_not_win_with_an_earlier_edit() {
     let world = World::start();
     let till = till_with_shared_customer(&world, DAY_MS, 100).await;
-    till.update_customer(
-        json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}).to_string(),
-    )
-    .unwrap();
+    edit_on_till(
+        &till,
+        json!({"id":"c1","name":"Ana Silva","phone":"till","email":"ana@example.com"}),
+    );
     pause().await;
     // Uncorrected, the till's edit would be stamped a day later than this one and win.
-    world
-        .put(
-            "customer",
-            json!([{"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}]),
-        )
-        .await;
+    edit_on_server(
+        &world,
+        json!({"id":"c1","name":"Ana Silva","phone":"server","email":"ana@example.com"}),
+    )
+    .await;
     let report = till.sync_now().await;
     assert_eq!(report.auto_resolved, 1, "{report:?}");
     assert_eq!(server_customer(&world).await["phone"], "server");

@@ -356,6 +356,16 @@ mod tests {
     use crate::store::test_support::temp_store;
     use serde_json::json;
 
+    /// Ids of the products a name search finds.
+    fn search_ids(store: &crate::store::Store, query: &str) -> Vec<String> {
+        store
+            .read(|c| search_products(c, query, 10))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    }
+
     fn record(
         entity_type: EntityType,
         id: &str,
@@ -397,14 +407,7 @@ mod tests {
                 .id,
             "p2"
         );
-        let names = |q: &str| -> Vec<String> {
-            store
-                .read(|c| search_products(c, q, 10))
-                .unwrap()
-                .into_iter()
-                .map(|p| p.id)
-                .collect()
-        };
+        let names = |q: &str| search_ids(&store, q);
         assert_eq!(names("coc"), vec!["p1"]);
         assert_eq!(names("zero coca"), vec!["p1"]);
         assert_eq!(names("50"), vec!["p2"]);
@@ -575,14 +578,7 @@ mod tests {
         store.write(finish_bulk_load).unwrap();
         assert!(!store.read(bulk_load_pending).unwrap());
         assert_eq!(schema_of_products(&store), fresh);
-        let names = |q: &str| -> Vec<String> {
-            store
-                .read(|c| search_products(c, q, 10))
-                .unwrap()
-                .into_iter()
-                .map(|p| p.id)
-                .collect()
-        };
+        let names = |q: &str| search_ids(&store, q);
         assert_eq!(names("wat"), vec!["p2"]);
         assert_eq!(names("lem"), vec!["p1"]);
         assert!(names("spa water").is_empty());
