@@ -349,13 +349,19 @@ pub fn body_checksum(bytes: &[u8]) -> String {
 
 /// Lower-case hex SHA-256 of the canonical JSON of one payload (`null` for a tombstone).
 pub fn payload_checksum(payload: &Value) -> String {
-    sha256_hex(canonical_json(payload).as_bytes())
+    canonical_checksum(&canonical_json(payload))
+}
+
+/// `payload_checksum` of a payload whose canonical JSON text is already at hand (stored or
+/// just written), so it is not written a second time.
+pub fn canonical_checksum(canonical_text: &str) -> String {
+    sha256_hex(canonical_text.as_bytes())
 }
 
 /// Lower-case hex SHA-256 of the canonical JSON of a list (changes or records).
-pub fn batch_checksum<T: Serialize>(items: &[T]) -> String {
-    // The canonical JSON of the list, hashed item by item as it is written: one item's tree
-    // at a time instead of a copy of the whole batch.
+pub fn batch_checksum<T: CanonicalJson>(items: &[T]) -> String {
+    // The canonical JSON of the list, hashed item by item as it is written: one item at a
+    // time instead of a copy of the whole batch.
     let mut hasher = Sha256::new();
     let mut buf = Vec::with_capacity(4096);
     buf.push(b'[');
@@ -363,14 +369,106 @@ pub fn batch_checksum<T: Serialize>(items: &[T]) -> String {
         if i > 0 {
             buf.push(b',');
         }
-        let value = serde_json::to_value(item).expect("wire types always serialize");
-        write_canonical(&value, &mut buf);
+        item.write_canonical_json(&mut buf);
         hasher.update(&buf);
         buf.clear();
     }
     buf.push(b']');
     hasher.update(&buf);
     hex::encode(hasher.finalize())
+}
+
+/// A wire item that writes its own canonical JSON, field by field. The generic way
+/// (`serde_json::to_value`, then `canonical_json`) deep-copies the payload first, which cost
+/// as much as the checksum itself on both sides of every upload and download. Must write
+/// exactly `canonical_json(&serde_json::to_value(item))` (a test compares the two).
+pub trait CanonicalJson {
+    fn write_canonical_json(&self, out: &mut Vec<u8>);
+}
+
+impl CanonicalJson for Value {
+    fn write_canonical_json(&self, out: &mut Vec<u8>) {
+        write_canonical(self, out);
+    }
+}
+
+impl CanonicalJson for Change {
+    fn write_canonical_json(&self, out: &mut Vec<u8>) {
+        let mut object = CanonicalObject::begin(out);
+        object.scalar("action", &self.action);
+        if let Some(base_version) = self.base_version {
+            object.scalar("base_version", &base_version);
+        }
+        object
+            .scalar("change_id", &self.change_id)
+            .scalar("checksum", &self.checksum)
+            .scalar("entity_id", &self.entity_id)
+            .scalar("entity_type", &self.entity_type)
+            .scalar("hlc", &self.hlc)
+            .value("payload", &self.payload)
+            .end();
+    }
+}
+
+impl CanonicalJson for ServerRecord {
+    fn write_canonical_json(&self, out: &mut Vec<u8>) {
+        CanonicalObject::begin(out)
+            .scalar("checksum", &self.checksum)
+            .scalar("deleted", &self.deleted)
+            .scalar("entity_id", &self.entity_id)
+            .scalar("entity_type", &self.entity_type)
+            .value("payload", &self.payload)
+            .scalar("updated_hlc", &self.updated_hlc)
+            .scalar("version", &self.version)
+            .end();
+    }
+}
+
+/// Writes a JSON object whose keys its caller gives in canonical (byte) order.
+struct CanonicalObject<'a> {
+    out: &'a mut Vec<u8>,
+    last_key: Option<&'static str>,
+}
+
+impl<'a> CanonicalObject<'a> {
+    fn begin(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        CanonicalObject {
+            out,
+            last_key: None,
+        }
+    }
+
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(
+            self.last_key
+                .is_none_or(|last| last.as_bytes() < key.as_bytes()),
+            "canonical keys must be written in byte order ({key})"
+        );
+        if self.last_key.is_some() {
+            self.out.push(b',');
+        }
+        self.last_key = Some(key);
+        serde_json::to_writer(&mut *self.out, key).expect("writing to a Vec cannot fail");
+        self.out.push(b':');
+    }
+
+    /// A string, number, bool or unit enum: serde_json's own text is canonical.
+    fn scalar(&mut self, key: &'static str, value: &impl Serialize) -> &mut Self {
+        self.key(key);
+        serde_json::to_writer(&mut *self.out, value).expect("wire scalars always serialize");
+        self
+    }
+
+    fn value(&mut self, key: &'static str, value: &Value) -> &mut Self {
+        self.key(key);
+        write_canonical(value, self.out);
+        self
+    }
+
+    fn end(&mut self) {
+        self.out.push(b'}');
+    }
 }
 
 /// The 32-bit contribution of one live record to its type's drift checksum: the first four
@@ -459,6 +557,56 @@ mod tests {
             sha256_hex(reference_canonical(&whole).as_bytes())
         );
         assert_eq!(batch_checksum::<Value>(&[]), sha256_hex(b"[]"));
+    }
+
+    #[test]
+    fn wire_items_write_the_canonical_json_of_their_serialized_form() {
+        let payloads = [
+            json!(null),
+            json!({"z": [1, {"b": 2, "a": "é\u{1}"}], "a": 1.5, "id": "s1"}),
+        ];
+        let mut changes = Vec::new();
+        let mut records = Vec::new();
+        for (i, payload) in payloads.iter().enumerate() {
+            for base_version in [None, Some(7)] {
+                changes.push(Change {
+                    change_id: format!("c\"{i}"),
+                    entity_type: EntityType::StockAdjustment,
+                    entity_id: "é-1".into(),
+                    action: Action::Update,
+                    hlc: i64::MAX - i as i64,
+                    base_version,
+                    payload: payload.clone(),
+                    checksum: payload_checksum(payload),
+                });
+            }
+            records.push(ServerRecord {
+                entity_type: EntityType::Product,
+                entity_id: format!("p{i}"),
+                version: -1,
+                deleted: payload.is_null(),
+                updated_hlc: 0,
+                payload: payload.clone(),
+                checksum: payload_checksum(payload),
+            });
+        }
+        fn reference_batch<T: Serialize>(items: &[T]) -> String {
+            sha256_hex(reference_canonical(&serde_json::to_value(items).unwrap()).as_bytes())
+        }
+        for change in &changes {
+            let mut out = Vec::new();
+            change.write_canonical_json(&mut out);
+            let expected = reference_canonical(&serde_json::to_value(change).unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+        for record in &records {
+            let mut out = Vec::new();
+            record.write_canonical_json(&mut out);
+            let expected = reference_canonical(&serde_json::to_value(record).unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+        assert_eq!(batch_checksum(&changes), reference_batch(&changes));
+        assert_eq!(batch_checksum(&records), reference_batch(&records));
     }
 
     #[test]

@@ -78,8 +78,8 @@ pub async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, Api
     }
 }
 
-/// Checks `Content-Type` (absent, or `application/json`) and parses the body as JSON.
-pub fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+/// Checks `Content-Type`: absent, or `application/json`.
+pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("?").to_ascii_lowercase();
         let mime = ct.split(';').next().unwrap_or("").trim();
@@ -94,6 +94,12 @@ pub fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> 
             ));
         }
     }
+    Ok(())
+}
+
+/// Checks `Content-Type` and parses the body as JSON.
+pub fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+    check_content_type(headers)?;
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid_request(format!("the body is not valid JSON: {e}")))
 }
