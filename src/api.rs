@@ -464,8 +464,9 @@ impl SyncEngine {
         self.scheduler.is_running()
     }
 
-    /// Stops a running sync at its next batch boundary (never inside a batch). Call it from
-    /// an OS background-task expiration handler.
+    /// Stops a running sync at its next batch boundary (never inside a batch): nothing new
+    /// is sent, and a batch already sent is waited for, so its answer is recorded. Call it
+    /// from an OS background-task expiration handler.
     pub fn cancel(&self) {
         self.syncer.cancel();
     }

@@ -10,6 +10,7 @@ use pos_sync::sync::SyncOutcome;
 use pos_sync::SyncEngine;
 use serde_json::json;
 use std::collections::HashSet;
+use std::sync::Arc;
 use support::proxy::{Fault, Proxy};
 use support::*;
 
@@ -101,6 +102,73 @@ async fn uploads_go_in_bounded_batches_by_priority() {
         "sales (priority 1) go first"
     );
     assert!(uploads[..25].iter().all(|t| *t == EntityType::Sale));
+}
+
+/// Sales upload with the next batch claimed while the current one is at the server. That
+/// batch must go out only after the answer to the current one, and go back to PENDING,
+/// never sent and no attempt counted, when that answer is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batch_claimed_ahead_waits_for_the_answer_and_is_released_when_it_is_lost() {
+    let world = World::start();
+    let proxy = Proxy::start(&world.url()).await;
+    let mut config = world.config(TILL_1, &proxy.url);
+    config.upload_batch_size = 5;
+    let till = Arc::new(SyncEngine::open(config).unwrap());
+    let status_count = |status: SyncState| {
+        till.queue_items(Some(status), None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.attempts)
+            .collect::<Vec<_>>()
+    };
+    for i in 0..15 {
+        till.record_sale(sale(&format!("ahead-{i}"), "p1", 1))
+            .unwrap();
+    }
+
+    // While the first batch waits at the server, the second is claimed but not sent.
+    proxy.inject("/api/sync/upload", Fault::StallAfterForward { ms: 1_500 });
+    let sync = tokio::spawn({
+        let till = till.clone();
+        async move { till.sync_now().await }
+    });
+    eventually("the next batch is claimed during the upload", || {
+        status_count(SyncState::Syncing).len() == 10
+    })
+    .await;
+    assert_eq!(proxy.requests("/api/sync/upload"), 1, "one batch at a time");
+    let report = sync.await.unwrap();
+    assert_eq!(
+        (report.outcome, report.uploaded),
+        (SyncOutcome::Completed, 15),
+        "{report:?}"
+    );
+    assert_eq!(proxy.requests("/api/sync/upload"), 3);
+    assert_server_holds_each_sale_once(&world, 15).await;
+
+    // The answer to the first batch is lost: it failed (it may have landed), the batch
+    // claimed ahead is back to PENDING as if never claimed, and nothing else was sent.
+    for i in 0..15 {
+        till.record_sale(sale(&format!("lost-ahead-{i}"), "p1", 1))
+            .unwrap();
+    }
+    proxy.inject("/api/sync/upload", Fault::LoseResponse);
+    let lost = till.sync_now().await;
+    assert_eq!(lost.outcome, SyncOutcome::ServerError, "{lost:?}");
+    assert_eq!(proxy.requests("/api/sync/upload"), 4);
+    assert_eq!(status_count(SyncState::Failed), vec![1; 5]);
+    assert_eq!(status_count(SyncState::Pending), vec![0; 10]);
+    assert!(status_count(SyncState::Syncing).is_empty());
+
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // past the retry backoff
+    let retried = till.sync_now().await;
+    assert_eq!(
+        (retried.outcome, retried.uploaded),
+        (SyncOutcome::Completed, 15),
+        "{retried:?}"
+    );
+    assert_server_holds_each_sale_once(&world, 30).await;
+    assert_eq!(world.stock("p1").await, -30.0, "stock moved once per sale");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

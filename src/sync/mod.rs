@@ -143,7 +143,7 @@ struct Backoff {
 
 pub struct Syncer {
     pub(crate) store: Arc<Store>,
-    pub(crate) transport: Option<Transport>,
+    pub(crate) transport: Option<Arc<Transport>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: SyncSettings,
     pub(crate) events: Events,
@@ -198,7 +198,7 @@ impl Syncer {
         let events = Events::new(store.clone(), clock.clone(), settings.health);
         Syncer {
             store,
-            transport,
+            transport: transport.map(Arc::new),
             clock,
             settings,
             events,
@@ -214,7 +214,7 @@ impl Syncer {
         self.clock.now_ms()
     }
 
-    pub(crate) fn transport(&self) -> Result<&Transport> {
+    pub(crate) fn transport(&self) -> Result<&Arc<Transport>> {
         self.transport.as_ref().ok_or_else(|| {
             PosSyncError::NotConfigured(
                 "no server URL is configured; set EngineConfig.server_url to sync".into(),

@@ -6,15 +6,16 @@
 use super::conflict::{self, Decision, Sides};
 use super::{Run, Syncer};
 use crate::error::{PosSyncError, Result};
-use crate::model::{hlc, EntityType};
+use crate::model::{hlc, ConflictPolicy, EntityType};
 use crate::protocol::{
     batch_checksum, payload_checksum, Change, ChangeResult, ChangeStatus, Resolution,
-    ResolveRequest, ServerRecord, UploadRequest,
+    ResolveRequest, ServerRecord, UploadRequest, UploadResponse,
 };
 use crate::store::conflicts::{self, Conflict};
 use crate::store::history::{self, AuditEntry};
 use crate::store::queue::{self, QueueItem};
 use crate::store::{customers, state, Store};
+use crate::transport::Transport;
 use std::sync::Arc;
 
 /// How far in the future of the server-corrected clock a local edit's stamp may lie (offset
@@ -51,102 +52,214 @@ impl Drop for ClaimGuard {
     }
 }
 
+/// A claimed batch and the request that carries it. Its rows stay SYNCING until the answer
+/// is applied; the guard returns them to PENDING if the upload is abandoned.
+struct ClaimedBatch {
+    items: Vec<QueueItem>,
+    request: Arc<UploadRequest>,
+    guard: ClaimGuard,
+}
+
+/// An upload on its way, running as its own task on the engine's runtime so the device can
+/// work on other batches meanwhile. Dropping it (a cancelled cycle) aborts the request.
+struct Flight(tokio::task::JoinHandle<Result<UploadResponse>>);
+
+impl Flight {
+    fn launch(transport: &Arc<Transport>, batch: &ClaimedBatch) -> Flight {
+        let (transport, request) = (transport.clone(), batch.request.clone());
+        Flight(tokio::spawn(
+            async move { transport.upload(&request).await },
+        ))
+    }
+
+    async fn land(mut self) -> Result<UploadResponse> {
+        (&mut self.0).await.map_err(|e| {
+            PosSyncError::Cancelled(format!("the upload task stopped unexpectedly: {e}"))
+        })?
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl Syncer {
     /// Uploads due changes of one type, batch by batch. Returns how many the server took.
+    ///
+    /// The server always sees one batch at a time, in queue order. For types whose changes
+    /// never conflict (sales, stock adjustments: each is independent and the device's copy
+    /// wins), the device claims the next batch while the server works on the current one
+    /// and sends it as soon as the answer arrives, then applies that answer while the next
+    /// batch is in flight: device and server work in parallel instead of taking turns.
+    /// Customers, whose answers can change what is sent next, go strictly in turn.
     pub(crate) async fn upload_type(&self, run: &mut Run, entity_type: EntityType) -> Result<i64> {
-        let transport = self.transport()?;
+        let transport = self.transport()?.clone();
+        let overlap = entity_type.conflict_policy() == ConflictPolicy::LocalWins;
         let mut uploaded = 0;
-        for batch_number in 0.. {
-            if batch_number > 0 && self.interrupted(run) {
-                break;
-            }
-            if batch_number >= self.settings.max_upload_batches_per_type {
-                // Leave the rest for the next cycle so downloads are not held back.
-                let now = self.now();
-                run.report.more_work_pending |=
-                    self.store.read(|c| queue::has_due(c, entity_type, now))?;
-                break;
-            }
-            let now = self.now();
-            let batch = self
-                .store
-                .write(|tx| queue::claim_batch(tx, entity_type, self.settings.upload_batch, now))?;
-            if batch.is_empty() {
-                break;
-            }
-            let mut guard = ClaimGuard {
-                store: self.store.clone(),
-                ids: batch.iter().map(|i| i.change_id.clone()).collect(),
-                armed: true,
+        let mut batch_number = 0;
+        let mut current = self.claim_upload(run, entity_type, batch_number)?;
+        let mut flight = current.as_ref().map(|b| Flight::launch(&transport, b));
+        while let (Some(batch), Some(in_flight)) = (current.take(), flight.take()) {
+            batch_number += 1;
+            let mut next = if overlap {
+                self.claim_upload(run, entity_type, batch_number)?
+            } else {
+                None
             };
-            let changes = match self.build_changes(&batch) {
-                Ok(changes) => changes,
-                Err(e) => {
-                    self.fail_batch(&batch, &e, run)?;
-                    guard.armed = false;
-                    return Err(e);
-                }
-            };
-            let request = UploadRequest {
-                batch_id: uuid::Uuid::new_v4().to_string(),
-                checksum: batch_checksum(&changes),
-                changes,
-            };
-            let response = match transport.upload(&request).await {
+            let answer = in_flight.land().await.and_then(|response| {
+                check_results(&batch.request, &response.results).map(|_| response)
+            });
+            let response = match answer {
                 Ok(response) => response,
                 Err(e) => {
-                    if matches!(e, PosSyncError::Auth(_) | PosSyncError::RateLimited { .. }) {
-                        // Not processed by the server: back to PENDING, no attempt counted.
-                        let ids: Vec<String> = batch.iter().map(|i| i.change_id.clone()).collect();
-                        let now = self.now();
-                        self.store
-                            .write(|tx| queue::release_unsent(tx, &ids, now))?;
-                    } else {
-                        self.fail_batch(&batch, &e, run)?;
+                    if let Some(unsent) = next {
+                        self.release_unsent(unsent)?;
                     }
-                    guard.armed = false;
+                    self.upload_failed(batch, &e, run)?;
                     return Err(e);
                 }
             };
-            if let Err(e) = check_results(&request, &response.results) {
-                self.fail_batch(&batch, &e, run)?;
+            if next.is_some() && self.interrupted(run) {
+                // Claimed ahead, but the cycle must stop: it goes back unsent.
+                if let Some(unsent) = next.take() {
+                    self.release_unsent(unsent)?;
+                }
+            }
+            let mut next_flight = next.as_ref().map(|b| Flight::launch(&transport, b));
+            let confirmed = self.apply_answer(run, batch, response).await?;
+            uploaded += confirmed;
+            run.report.uploaded += confirmed;
+            self.events.progress(entity_type, uploaded);
+            if !overlap {
+                next = self.claim_upload(run, entity_type, batch_number)?;
+                next_flight = next.as_ref().map(|b| Flight::launch(&transport, b));
+            }
+            current = next;
+            flight = next_flight;
+        }
+        Ok(uploaded)
+    }
+
+    /// Claims the next batch of due changes and builds its request, unless the cycle must
+    /// stop or this type had its share of the cycle.
+    fn claim_upload(
+        &self,
+        run: &mut Run,
+        entity_type: EntityType,
+        batch_number: usize,
+    ) -> Result<Option<ClaimedBatch>> {
+        if batch_number > 0 && self.interrupted(run) {
+            return Ok(None);
+        }
+        if batch_number >= self.settings.max_upload_batches_per_type {
+            // Leave the rest for the next cycle so downloads are not held back.
+            let now = self.now();
+            run.report.more_work_pending |=
+                self.store.read(|c| queue::has_due(c, entity_type, now))?;
+            return Ok(None);
+        }
+        let now = self.now();
+        let items = self
+            .store
+            .write(|tx| queue::claim_batch(tx, entity_type, self.settings.upload_batch, now))?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let mut guard = ClaimGuard {
+            store: self.store.clone(),
+            ids: items.iter().map(|i| i.change_id.clone()).collect(),
+            armed: true,
+        };
+        let changes = match self.build_changes(&items) {
+            Ok(changes) => changes,
+            Err(e) => {
+                self.fail_batch(&items, &e, run)?;
                 guard.armed = false;
                 return Err(e);
             }
-            let conflicts = self.apply_results(
-                run,
-                &batch,
-                &request.changes,
-                &response.results,
-                response.server_time,
-            )?;
-            let confirmed = response
-                .results
-                .iter()
-                .filter(|r| matches!(r.status, ChangeStatus::Applied | ChangeStatus::Duplicate))
-                .count() as i64;
-            uploaded += confirmed;
-            run.report.uploaded += confirmed;
-            // Conflicted rows stay SYNCING (and guarded) until settled.
-            guard.ids = conflicts
-                .iter()
-                .map(|(item, _)| item.change_id.clone())
-                .collect();
-            let mut unsettled = conflicts.into_iter();
-            while let Some((item, result)) = unsettled.next() {
-                if let Err(e) = self.settle_conflict(run, &item, result).await {
-                    let rest: Vec<QueueItem> = std::iter::once(item)
-                        .chain(unsettled.map(|(i, _)| i))
-                        .collect();
-                    self.fail_batch(&rest, &e, run)?;
-                    guard.armed = false;
-                    return Err(e);
-                }
-            }
-            guard.armed = false;
-            self.events.progress(entity_type, uploaded);
+        };
+        let request = UploadRequest {
+            batch_id: uuid::Uuid::new_v4().to_string(),
+            checksum: batch_checksum(&changes),
+            changes,
+        };
+        Ok(Some(ClaimedBatch {
+            items,
+            request: Arc::new(request),
+            guard,
+        }))
+    }
+
+    /// A batch claimed ahead but never sent: back to PENDING, no attempt counted.
+    fn release_unsent(&self, mut batch: ClaimedBatch) -> Result<()> {
+        let now = self.now();
+        self.store
+            .write(|tx| queue::release_unsent(tx, &batch.guard.ids, now))?;
+        batch.guard.armed = false;
+        Ok(())
+    }
+
+    /// The batch got no usable answer. A refused token or a rate limit means the server did
+    /// not process it: back to PENDING, no attempt counted. Anything else may have reached
+    /// the server: every change is retried after its backoff.
+    fn upload_failed(
+        &self,
+        mut batch: ClaimedBatch,
+        err: &PosSyncError,
+        run: &mut Run,
+    ) -> Result<()> {
+        if matches!(
+            err,
+            PosSyncError::Auth(_) | PosSyncError::RateLimited { .. }
+        ) {
+            self.release_unsent(batch)
+        } else {
+            self.fail_batch(&batch.items, err, run)?;
+            batch.guard.armed = false;
+            Ok(())
         }
-        Ok(uploaded)
+    }
+
+    /// Applies the server's answer to a batch and settles its conflicts. Returns how many
+    /// changes the server confirmed.
+    async fn apply_answer(
+        &self,
+        run: &mut Run,
+        mut batch: ClaimedBatch,
+        response: UploadResponse,
+    ) -> Result<i64> {
+        let conflicts = self.apply_results(
+            run,
+            &batch.items,
+            &batch.request.changes,
+            &response.results,
+            response.server_time,
+        )?;
+        let confirmed = response
+            .results
+            .iter()
+            .filter(|r| matches!(r.status, ChangeStatus::Applied | ChangeStatus::Duplicate))
+            .count() as i64;
+        // Conflicted rows stay SYNCING (and guarded) until settled.
+        batch.guard.ids = conflicts
+            .iter()
+            .map(|(item, _)| item.change_id.clone())
+            .collect();
+        let mut unsettled = conflicts.into_iter();
+        while let Some((item, result)) = unsettled.next() {
+            if let Err(e) = self.settle_conflict(run, &item, result).await {
+                let rest: Vec<QueueItem> = std::iter::once(item)
+                    .chain(unsettled.map(|(i, _)| i))
+                    .collect();
+                self.fail_batch(&rest, &e, run)?;
+                batch.guard.armed = false;
+                return Err(e);
+            }
+        }
+        batch.guard.armed = false;
+        Ok(confirmed)
     }
 
     /// The wire form of claimed rows. Customers carry the server version they were based on.
