@@ -76,7 +76,11 @@ fn item_from_row(row: &Row) -> rusqlite::Result<QueueItem> {
 
 /// Adds a change to the queue and returns its change id.
 pub fn enqueue(tx: &Transaction, change: &NewChange, now_ms: i64) -> Result<String> {
-    let id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUIDv7): change ids key the queue here and the idempotency table on
+    // the server, and ids that grow with time are appended to those indexes, where random
+    // ones rewrote pages all over them with every batch (and every page went through the
+    // write-ahead log again).
+    let id = uuid::Uuid::now_v7().to_string();
     tx.prepare_cached(
         "INSERT INTO sync_queue (id, entity_type, entity_id, action, payload, priority, status, \
          created_at, updated_at, seq, hlc, checksum, payload_bytes) \
