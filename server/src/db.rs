@@ -14,6 +14,7 @@ use pos_sync::protocol::{
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::{Number, Value};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const SCHEMA: &str = "
@@ -154,6 +155,8 @@ impl Inner {
             tx,
             clock: &mut self.clock,
             store_id: store_id.to_string(),
+            last_seq: None,
+            stat_deltas: HashMap::new(),
         })
     }
 }
@@ -173,6 +176,12 @@ pub struct StoreTx<'a> {
     tx: Transaction<'a>,
     clock: &'a mut i64,
     store_id: String,
+    /// The store's sequence counter, read once per transaction and written back at commit:
+    /// the transaction holds the write lock, so no one else can take a number meanwhile.
+    last_seq: Option<i64>,
+    /// Drift aggregate changes per type (count, checksum sum), written at commit: one
+    /// statement per type and transaction instead of one per record.
+    stat_deltas: HashMap<EntityType, (i64, u32)>,
 }
 
 fn parse_type(s: &str) -> rusqlite::Result<EntityType> {
@@ -242,8 +251,38 @@ impl StoreTx<'_> {
         &self.store_id
     }
 
-    pub fn commit(self) -> rusqlite::Result<()> {
+    pub fn commit(mut self) -> rusqlite::Result<()> {
+        self.flush_counters()?;
         self.tx.commit()
+    }
+
+    /// Writes the sequence counter and the drift aggregate changes kept in memory.
+    fn flush_counters(&mut self) -> rusqlite::Result<()> {
+        if let Some(last_seq) = self.last_seq {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO store_seq (store_id, last_seq) VALUES (?1, ?2)
+                     ON CONFLICT (store_id) DO UPDATE SET last_seq = excluded.last_seq",
+                )?
+                .execute(params![self.store_id, last_seq])?;
+        }
+        for (entity_type, (count_delta, sum_delta)) in self.stat_deltas.drain() {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO type_stats (store_id, entity_type, live_count, checksum_sum)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (store_id, entity_type) DO UPDATE SET
+                        live_count = live_count + excluded.live_count,
+                        checksum_sum = (checksum_sum + excluded.checksum_sum) % 4294967296",
+                )?
+                .execute(params![
+                    self.store_id,
+                    entity_type.as_str(),
+                    count_delta,
+                    i64::from(sum_delta)
+                ])?;
+        }
+        Ok(())
     }
 
     /// The server's next HLC timestamp, for server-side edits.
@@ -272,16 +311,38 @@ impl StoreTx<'_> {
         device_hlc
     }
 
-    /// Takes the store's next sequence number. The counter row's write lock serializes
-    /// writers, so sequence order equals commit order.
-    fn next_seq(&self) -> rusqlite::Result<i64> {
+    /// Takes the store's next sequence number. The transaction holds the database's write
+    /// lock, so sequence order equals commit order.
+    fn next_seq(&mut self) -> rusqlite::Result<i64> {
+        let last_seq = match self.last_seq {
+            Some(last_seq) => last_seq,
+            None => self
+                .tx
+                .prepare_cached("SELECT last_seq FROM store_seq WHERE store_id = ?1")?
+                .query_row(params![self.store_id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0),
+        };
+        self.last_seq = Some(last_seq + 1);
+        Ok(last_seq + 1)
+    }
+
+    /// A record's version, deleted flag and checksum, without reading its payload.
+    pub fn record_meta(
+        &self,
+        entity_type: EntityType,
+        entity_id: &str,
+    ) -> rusqlite::Result<Option<(i64, bool, String)>> {
         self.tx
             .prepare_cached(
-                "INSERT INTO store_seq (store_id, last_seq) VALUES (?1, 1)
-                 ON CONFLICT (store_id) DO UPDATE SET last_seq = last_seq + 1
-                 RETURNING last_seq",
+                "SELECT version, deleted, checksum FROM records
+                 WHERE store_id = ?1 AND entity_type = ?2 AND entity_id = ?3",
             )?
-            .query_row(params![self.store_id], |r| r.get(0))
+            .query_row(
+                params![self.store_id, entity_type.as_str(), entity_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
     }
 
     pub fn get_record(
@@ -313,17 +374,7 @@ impl StoreTx<'_> {
     ) -> rusqlite::Result<ServerRecord> {
         // Only what the aggregates need of the old version: parsing its payload cost as
         // much as writing the new one.
-        let old: Option<(i64, bool, String)> = self
-            .tx
-            .prepare_cached(
-                "SELECT version, deleted, checksum FROM records
-                 WHERE store_id = ?1 AND entity_type = ?2 AND entity_id = ?3",
-            )?
-            .query_row(
-                params![self.store_id, entity_type.as_str(), entity_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let old = self.record_meta(entity_type, entity_id)?;
         let payload_value = payload.cloned().unwrap_or(Value::Null);
         // Stored as canonical JSON, written once for both the text and its checksum.
         let canonical = canonical_json(&payload_value);
@@ -360,30 +411,15 @@ impl StoreTx<'_> {
             ],
         )?;
         // Drift aggregates: remove the old live contribution, add the new one.
-        let mut count_delta = 0i64;
-        let mut sum_delta = 0u32;
+        let (count_delta, sum_delta) = self.stat_deltas.entry(entity_type).or_default();
         if let Some((_, false, old_checksum)) = &old {
-            count_delta -= 1;
-            sum_delta = sum_delta.wrapping_sub(drift_checksum(old_checksum));
+            *count_delta -= 1;
+            *sum_delta = sum_delta.wrapping_sub(drift_checksum(old_checksum));
         }
         if !record.deleted {
-            count_delta += 1;
-            sum_delta = sum_delta.wrapping_add(drift_checksum(&record.checksum));
+            *count_delta += 1;
+            *sum_delta = sum_delta.wrapping_add(drift_checksum(&record.checksum));
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO type_stats (store_id, entity_type, live_count, checksum_sum)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (store_id, entity_type) DO UPDATE SET
-                live_count = live_count + excluded.live_count,
-                checksum_sum = (checksum_sum + excluded.checksum_sum) % 4294967296",
-            )?
-            .execute(params![
-                self.store_id,
-                entity_type.as_str(),
-                count_delta,
-                i64::from(sum_delta)
-            ])?;
         Ok(record)
     }
 
@@ -568,7 +604,8 @@ impl StoreTx<'_> {
 
     /// Live count and drift checksum per type, in `EntityType::ALL` order, from the
     /// incrementally maintained aggregates.
-    pub fn entity_stats(&self) -> rusqlite::Result<Vec<EntityStatus>> {
+    pub fn entity_stats(&mut self) -> rusqlite::Result<Vec<EntityStatus>> {
+        self.flush_counters()?;
         let mut stmt = self.tx.prepare(
             "SELECT live_count, checksum_sum FROM type_stats
              WHERE store_id = ?1 AND entity_type = ?2",
@@ -639,7 +676,7 @@ mod tests {
         assert_eq!(tx.entity_stats().unwrap(), tx.recompute_stats().unwrap());
         tx.commit().unwrap();
         // Another store's aggregates stay apart.
-        let tx = inner.store_tx("s2").unwrap();
+        let mut tx = inner.store_tx("s2").unwrap();
         assert!(tx
             .entity_stats()
             .unwrap()

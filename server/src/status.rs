@@ -19,7 +19,7 @@ pub async fn handler(
     let (entities, open_conflicts) = state
         .db
         .run(move |inner| {
-            let tx = inner.store_tx(&store)?;
+            let mut tx = inner.store_tx(&store)?;
             Ok((tx.entity_stats()?, tx.open_conflicts()?))
         })
         .await?;

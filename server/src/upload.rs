@@ -338,9 +338,9 @@ fn apply_append_only(
         Ok(effects) => effects,
         Err(reason) => return Ok((rejected(change, ErrorCode::InvalidPayload, reason), None)),
     };
-    if let Some(existing) = tx.get_record(kind, &change.entity_id)? {
+    if let Some((version, ..)) = tx.record_meta(kind, &change.entity_id)? {
         // Recorded before under another change id: never record it twice.
-        let outcome = with_version(change, ChangeStatus::Duplicate, existing.version);
+        let outcome = with_version(change, ChangeStatus::Duplicate, version);
         tx.record_applied(device_id, &outcome)?;
         return Ok((outcome, None));
     }
