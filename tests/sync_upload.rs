@@ -450,3 +450,55 @@ async fn a_backlog_of_sales_never_holds_back_new_prices() {
     assert_eq!(cycles, 4);
     assert_server_holds_each_sale_once(&world, 35).await;
 }
+
+/// A queued payload is checked against its checksum before it is sent: stored text that
+/// still means the same document goes out, a changed document never leaves the device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_payload_changed_on_disk_is_never_sent() {
+    let world = World::start();
+    let till = world.engine(TILL_1);
+    till.record_sale(sale("respaced", "p1", 1)).unwrap();
+    till.record_sale(sale("tampered", "p1", 1)).unwrap();
+    let rewrite = |entity_id: &str, edit: fn(&str) -> String| {
+        till.store()
+            .write(|tx| {
+                let text: String = tx.query_row(
+                    "SELECT payload FROM sync_queue WHERE entity_id = ?1",
+                    [entity_id],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "UPDATE sync_queue SET payload = ?2 WHERE entity_id = ?1",
+                    [entity_id, &edit(&text)],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    };
+    // Not canonical any more, but the same document: verified the long way, then sent.
+    rewrite("respaced", |text| text.replace(',', ", "));
+    let report = till.sync_now().await;
+    assert_eq!(
+        (report.outcome, report.uploaded),
+        (SyncOutcome::Completed, 2),
+        "{report:?}"
+    );
+
+    till.record_sale(sale("tampered-2", "p1", 1)).unwrap();
+    rewrite("tampered-2", |text| {
+        text.replace("\"quantity\":1", "\"quantity\":9")
+    });
+    let report = till.sync_now().await;
+    assert_eq!((report.uploaded, report.failed), (0, 1), "{report:?}");
+    let failed = till.queue_items(Some(SyncState::Failed), None, 10).unwrap();
+    assert!(failed[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("no longer matches its checksum"));
+    assert_eq!(
+        world.records("sale").await.len(),
+        2,
+        "the changed sale stayed on the device"
+    );
+}
