@@ -182,3 +182,63 @@ async fn the_consistency_check_finds_drift_and_a_full_resync_repairs_it() {
     );
     assert!(till.check_consistency().await.unwrap().consistent);
 }
+
+/// The next page is fetched while one is applied; when the apply fails, the page already
+/// fetched behind it is discarded: the token stays at the last applied page and the retry
+/// brings every record exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_fails_to_apply_discards_the_page_fetched_behind_it() {
+    let world = World::start();
+    let proxy = Proxy::start(&world.url()).await;
+    let mut config = world.config(TILL_1, &proxy.url);
+    config.download_page_size = 40;
+    let till = SyncEngine::open(config).unwrap();
+    let mut catalog = products(0..100);
+    // Valid JSON with a good checksum, but a product's name must be text: its page (the
+    // second: p40..p79) cannot be applied.
+    catalog[50]["name"] = json!(42);
+    world.put("product", catalog).await;
+
+    let failed = till.sync_now().await;
+    assert_eq!(failed.outcome, SyncOutcome::ServerError, "{failed:?}");
+    assert!(failed
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("unusable product"));
+    assert_eq!(failed.downloaded, 40, "{failed:?}");
+    let present = |range: std::ops::Range<usize>| {
+        range
+            .filter(|i| till.product_by_id(format!("p{i}")).unwrap().is_some())
+            .count()
+    };
+    assert_eq!(present(0..40), 40, "the first page was applied");
+    assert_eq!(present(40..80), 0, "the failed page left nothing");
+    assert_eq!(
+        present(80..100),
+        0,
+        "the page fetched during the failed apply was discarded"
+    );
+
+    world
+        .put(
+            "product",
+            json!([{"id": "p50", "name": "Product number 50"}]),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let retry = till.sync_now().await;
+    assert_eq!(retry.outcome, SyncOutcome::Completed, "{retry:?}");
+    assert_eq!(
+        retry.downloaded, 60,
+        "from the last applied page's token on, nothing twice"
+    );
+    assert_eq!(present(0..100), 100);
+    let downloaded = till
+        .audit_trail(1000)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.event == "downloaded")
+        .count();
+    assert_eq!(downloaded, 100, "each record applied once");
+}

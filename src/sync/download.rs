@@ -9,6 +9,8 @@ use crate::model::EntityType;
 use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse};
 use crate::store::history::{self, AuditEntry};
 use crate::store::{catalog, customers, state};
+use crate::transport::Transport;
+use std::sync::Arc;
 
 impl Syncer {
     /// Downloads and applies pages of one type until the server has no more (or the cycle
@@ -54,6 +56,10 @@ impl Syncer {
         result
     }
 
+    /// Pages are pipelined: as soon as a page is verified its `next_token` is known, so the
+    /// next page is requested (and verified) by a task of its own while this one is applied.
+    /// At most one page is in flight; it is discarded, never applied, if the apply fails or
+    /// the cycle must stop, and each page is still applied with its token in one transaction.
     async fn download_pages(
         &self,
         run: &mut Run,
@@ -62,21 +68,21 @@ impl Syncer {
         limit: u32,
     ) -> Result<i64> {
         let transport = self.transport()?;
+        let since = self.store.read(|c| history::token(c, entity_type))?;
+        let mut in_flight = Prefetch::start(transport, entity_type, since, limit);
         let mut applied = 0;
-        for page_number in 0.. {
-            if page_number > 0 && self.interrupted(run) {
-                break;
-            }
-            let since = self.store.read(|c| history::token(c, entity_type))?;
-            let page = transport
-                .download(entity_type, since.as_deref(), limit)
-                .await?;
-            verify_page(&page, entity_type, limit)?;
-            let count = self.apply_page(run, &page, resync)?;
+        loop {
+            let page = in_flight.page().await?;
+            let following = page.has_more.then(|| {
+                Prefetch::start(transport, entity_type, Some(page.next_token.clone()), limit)
+            });
+            // The apply blocks this thread; `block_in_place` hands the runtime's other tasks
+            // (the request just spawned) to another thread meanwhile.
+            let count = blocking(|| self.apply_page(run, &page, resync))?;
             applied += count;
             run.report.downloaded += count;
             self.events.progress(entity_type, applied);
-            if !page.has_more {
+            let Some(following) = following else {
                 if resync {
                     let removed = self
                         .store
@@ -85,7 +91,11 @@ impl Syncer {
                     log::info!("full resync of {entity_type} removed {removed} stale records");
                 }
                 break;
+            };
+            if self.interrupted(run) {
+                break;
             }
+            in_flight = following;
         }
         Ok(applied)
     }
@@ -140,6 +150,50 @@ impl Syncer {
             history::set_token(tx, &run.id, page.entity_type, &page.next_token, now)
         })?;
         Ok(applied)
+    }
+}
+
+/// The request for one page and its verification, running on a task of its own; dropping it
+/// aborts the task, so a page that is not waited for is never applied.
+struct Prefetch(tokio::task::JoinHandle<Result<DownloadResponse>>);
+
+impl Prefetch {
+    fn start(
+        transport: &Arc<Transport>,
+        entity_type: EntityType,
+        since: Option<String>,
+        limit: u32,
+    ) -> Prefetch {
+        let transport = Arc::clone(transport);
+        Prefetch(tokio::spawn(async move {
+            let page = transport
+                .download(entity_type, since.as_deref(), limit)
+                .await?;
+            verify_page(&page, entity_type, limit)?;
+            Ok(page)
+        }))
+    }
+
+    /// The verified page (or why there is none).
+    async fn page(&mut self) -> Result<DownloadResponse> {
+        (&mut self.0).await.map_err(|e| {
+            PosSyncError::Cancelled(format!("the download of a page stopped unexpectedly: {e}"))
+        })?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs blocking work so that the runtime's other tasks keep running (on a multi-threaded
+/// runtime, such as the engine's; a single-threaded one has nothing else to run them on).
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
 
