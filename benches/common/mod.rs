@@ -16,8 +16,12 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The engine's own device schema: the raw baselines write into the same tables, indexes,
-/// full-text index and triggers, so the ratio measures the engine, not the schema.
-pub const SCHEMA: &str = include_str!("../../src/store/schema/v1.sql");
+/// full-text index and triggers, so the ratio measures the engine, not the schema. Every
+/// migration, in order, as the engine applies them.
+pub const SCHEMA: &str = concat!(
+    include_str!("../../src/store/schema/v1.sql"),
+    include_str!("../../src/store/schema/v2.sql")
+);
 
 pub const STORE: &str = "S1";
 pub const REGISTER: &str = "R1";

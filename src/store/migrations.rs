@@ -6,7 +6,7 @@ use crate::error::{PosSyncError, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration N (1-based) upgrades a database at version N-1.
-const MIGRATIONS: &[&str] = &[include_str!("schema/v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema/v1.sql"), include_str!("schema/v2.sql")];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -114,6 +114,83 @@ mod tests {
         let store = Store::open(path, Durability::Normal).unwrap();
         let v = store.read(user_version).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    /// v2 rewrites a product's full-text entry only on a rename; a v1 file upgrades in
+    /// place, and its search keeps following renames (and only renames) afterwards.
+    #[test]
+    fn a_v1_database_upgrades_and_name_search_follows_renames() {
+        use crate::model::EntityType;
+        use crate::protocol::{payload_checksum, ServerRecord};
+        use crate::store::catalog;
+        let product = |version: i64, name: &str, price: i64| {
+            let payload = serde_json::json!({"id": "p1", "name": name, "price": price});
+            ServerRecord {
+                entity_type: EntityType::Product,
+                entity_id: "p1".into(),
+                version,
+                deleted: false,
+                updated_hlc: version,
+                checksum: payload_checksum(&payload),
+                payload,
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let tx = conn.transaction().unwrap();
+            catalog::apply_server_record(&tx, &product(1, "Apple Juice", 100)).unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        assert_eq!(store.read(user_version).unwrap(), 2);
+        let trigger: String = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = 'products_fts_update'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert!(
+            trigger.contains("WHEN old.name IS NOT new.name"),
+            "{trigger}"
+        );
+        let found = |q: &str| {
+            store
+                .read(|c| catalog::search_products(c, q, 10))
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.id, p.version))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("app"), vec![("p1".to_owned(), 1)]);
+        // Same name, new price: the row changes, its full-text entry stays valid.
+        store
+            .write(|tx| catalog::apply_server_record(tx, &product(2, "Apple Juice", 120)))
+            .unwrap();
+        assert_eq!(found("apple juice"), vec![("p1".to_owned(), 2)]);
+        // A rename moves it in the index.
+        store
+            .write(|tx| catalog::apply_server_record(tx, &product(3, "Orange Juice", 120)))
+            .unwrap();
+        assert!(found("app").is_empty());
+        assert_eq!(found("ora"), vec![("p1".to_owned(), 3)]);
+        assert_eq!(found("juice"), vec![("p1".to_owned(), 3)]);
+        // FTS5's own check that the index matches the table.
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
