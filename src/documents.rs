@@ -26,7 +26,8 @@ impl Document {
                 canonical.len()
             )));
         }
-        let checksum = protocol::payload_checksum(&value);
+        // Hash the text at hand rather than canonicalise the document a second time.
+        let checksum = protocol::canonical_checksum(&canonical);
         Ok(Document {
             value,
             canonical,
@@ -60,13 +61,19 @@ pub fn parse_object(kind: &str, json: &str) -> Result<Document> {
 
 /// Checks that an already parsed value is an object within the size limit.
 pub fn object_document(kind: &str, value: Value) -> Result<Document> {
+    expect_object(kind, &value)?;
+    Document::new(value)
+}
+
+/// Checks that a document (or a value about to become one) is a JSON object.
+pub fn expect_object(kind: &str, value: &Value) -> Result<()> {
     if !value.is_object() {
         return Err(PosSyncError::invalid(format!(
             "the {kind} must be a JSON object, got {}",
-            type_name(&value)
+            type_name(value)
         )));
     }
-    Document::new(value)
+    Ok(())
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -306,6 +313,21 @@ mod tests {
         match r {
             Ok(_) => panic!("expected an error"),
             Err(e) => e.to_string(),
+        }
+    }
+
+    /// The checksum is hashed from the canonical text the document already holds: the same
+    /// as the payload checksum of its value, whatever the key order and nesting.
+    #[test]
+    fn a_documents_checksum_is_its_payload_checksum() {
+        for value in [
+            serde_json::json!({"b": 1, "a": {"z": [1, 2.5, "x\u{1}"], "y": null}, "é": true}),
+            serde_json::json!([{"id": "p1"}, 3]),
+            serde_json::json!("text"),
+        ] {
+            let doc = Document::new(value.clone()).unwrap();
+            assert_eq!(doc.checksum, protocol::payload_checksum(&value));
+            assert_eq!(doc.canonical, protocol::canonical_json(&value));
         }
     }
 

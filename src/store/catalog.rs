@@ -178,17 +178,32 @@ pub fn put_report(tx: &Transaction, key: &str, json: &str) -> Result<()> {
 /// Applies one downloaded product, price or report (server wins): an upsert, or a delete
 /// for a tombstone. The caller journals the pre-image first.
 pub fn apply_server_record(tx: &Transaction, record: &ServerRecord) -> Result<()> {
-    if record.deleted {
+    let doc = if record.deleted {
+        None
+    } else {
+        Some(Document::new(record.payload.clone())?)
+    };
+    apply_server_document(tx, record, doc.as_ref())
+}
+
+/// `apply_server_record` for a record whose payload was already made a document (`None` for
+/// a tombstone) when its checksum was verified; `record.payload` is not read.
+pub fn apply_server_document(
+    tx: &Transaction,
+    record: &ServerRecord,
+    doc: Option<&Document>,
+) -> Result<()> {
+    let Some(doc) = doc else {
         return delete(tx, record.entity_type, &record.entity_id);
-    }
+    };
     match record.entity_type {
         EntityType::Product => {
-            let doc = documents::object_document("product", record.payload.clone())?;
-            upsert_product(tx, &doc, record.version, record.updated_hlc)
+            documents::expect_object("product", &doc.value)?;
+            upsert_product(tx, doc, record.version, record.updated_hlc)
         }
         EntityType::Price => {
-            let doc = documents::object_document("price", record.payload.clone())?;
-            let f = documents::price_fields(&doc)?;
+            documents::expect_object("price", &doc.value)?;
+            let f = documents::price_fields(doc)?;
             tx.prepare_cached(
                 "INSERT INTO prices (id, product_id, amount, currency, valid_from, payload, version, checksum, updated_hlc) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO UPDATE SET \
@@ -203,7 +218,6 @@ pub fn apply_server_record(tx: &Transaction, record: &ServerRecord) -> Result<()
             Ok(())
         }
         EntityType::Report => {
-            let doc = Document::new(record.payload.clone())?;
             tx.prepare_cached(
                 "INSERT INTO reports (key, payload, version, checksum, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = excluded.version, \

@@ -4,9 +4,10 @@
 
 use super::upload::verify_record;
 use super::{Run, Syncer};
+use crate::documents::{self, Document};
 use crate::error::{PosSyncError, Result};
 use crate::model::EntityType;
-use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse};
+use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse, ServerRecord};
 use crate::store::history::{self, AuditEntry};
 use crate::store::{catalog, customers, state};
 use crate::transport::Transport;
@@ -72,13 +73,14 @@ impl Syncer {
         let mut in_flight = Prefetch::start(transport, entity_type, since, limit);
         let mut applied = 0;
         loop {
-            let page = in_flight.page().await?;
+            let verified = in_flight.page().await?;
+            let page = &verified.page;
             let following = page.has_more.then(|| {
                 Prefetch::start(transport, entity_type, Some(page.next_token.clone()), limit)
             });
             // The apply blocks this thread; `block_in_place` hands the runtime's other tasks
             // (the request just spawned) to another thread meanwhile.
-            let count = blocking(|| self.apply_page(run, &page, resync))?;
+            let count = blocking(|| self.apply_page(run, &verified, resync))?;
             applied += count;
             run.report.downloaded += count;
             self.events.progress(entity_type, applied);
@@ -100,13 +102,14 @@ impl Syncer {
         Ok(applied)
     }
 
-    fn apply_page(&self, run: &Run, page: &DownloadResponse, resync: bool) -> Result<i64> {
+    fn apply_page(&self, run: &Run, verified: &VerifiedPage, resync: bool) -> Result<i64> {
+        let page = &verified.page;
         let now = self.now();
         let mut applied = 0;
         self.store.write(|tx| {
             self.observe_server_time(tx, page.server_time)?;
             let mut newest_hlc = 0;
-            for record in &page.records {
+            for (record, doc) in page.records.iter().zip(&verified.docs) {
                 newest_hlc = newest_hlc.max(record.updated_hlc);
                 if resync {
                     history::mark_seen(tx, record.entity_type, &record.entity_id)?;
@@ -122,7 +125,7 @@ impl Syncer {
                 if record.entity_type == EntityType::Customer {
                     customers::apply_server(tx, record)?;
                 } else {
-                    catalog::apply_server_record(tx, record).map_err(|e| {
+                    catalog::apply_server_document(tx, record, doc.as_ref()).map_err(|e| {
                         PosSyncError::Server(format!(
                             "the server sent an unusable {} record ({e}); page not applied",
                             record.entity_type
@@ -155,7 +158,7 @@ impl Syncer {
 
 /// The request for one page and its verification, running on a task of its own; dropping it
 /// aborts the task, so a page that is not waited for is never applied.
-struct Prefetch(tokio::task::JoinHandle<Result<DownloadResponse>>);
+struct Prefetch(tokio::task::JoinHandle<Result<VerifiedPage>>);
 
 impl Prefetch {
     fn start(
@@ -169,13 +172,12 @@ impl Prefetch {
             let page = transport
                 .download(entity_type, since.as_deref(), limit)
                 .await?;
-            verify_page(&page, entity_type, limit)?;
-            Ok(page)
+            verified(page, entity_type, limit)
         }))
     }
 
     /// The verified page (or why there is none).
-    async fn page(&mut self) -> Result<DownloadResponse> {
+    async fn page(&mut self) -> Result<VerifiedPage> {
         (&mut self.0).await.map_err(|e| {
             PosSyncError::Cancelled(format!("the download of a page stopped unexpectedly: {e}"))
         })?
@@ -197,8 +199,24 @@ fn blocking<T>(work: impl FnOnce() -> T) -> T {
     }
 }
 
+/// A verified page and, for master data, each record's document: the payload moved into it
+/// and canonicalised once, for the checksum check and for the apply (`None` for tombstones
+/// and customers, which are applied from the record itself).
+struct VerifiedPage {
+    page: DownloadResponse,
+    docs: Vec<Option<Document>>,
+}
+
 /// Everything about a page is checked before any of it is applied.
 pub fn verify_page(page: &DownloadResponse, entity_type: EntityType, limit: u32) -> Result<()> {
+    verified(page.clone(), entity_type, limit).map(drop)
+}
+
+fn verified(
+    mut page: DownloadResponse,
+    entity_type: EntityType,
+    limit: u32,
+) -> Result<VerifiedPage> {
     if page.entity_type != entity_type {
         return Err(PosSyncError::Server(format!(
             "asked for {entity_type} changes, the server sent {}; not applied",
@@ -221,8 +239,97 @@ pub fn verify_page(page: &DownloadResponse, entity_type: EntityType, limit: u32)
             "a downloaded {entity_type} page does not match its checksum (corrupted in transit); not applied, will retry"
         )));
     }
-    for record in &page.records {
-        verify_record(record, entity_type)?;
+    let docs = page
+        .records
+        .iter_mut()
+        .map(|record| verified_document(record, entity_type))
+        .collect::<Result<_>>()?;
+    Ok(VerifiedPage { page, docs })
+}
+
+/// `verify_record` for one record, which for a live product, price or report also makes its
+/// payload the document the apply writes: the checksum of its canonical JSON is compared
+/// with the record's, so neither the check nor the apply canonicalises it again.
+fn verified_document(record: &mut ServerRecord, expected: EntityType) -> Result<Option<Document>> {
+    if expected == EntityType::Customer || record.deleted || record.payload.is_null() {
+        verify_record(record, expected)?;
+        return Ok(None);
     }
-    Ok(())
+    // `verify_record`'s other checks, in the same words.
+    if record.entity_type != expected {
+        return Err(PosSyncError::Server(format!(
+            "the server sent a {} record where a {expected} was expected; not applied",
+            record.entity_type
+        )));
+    }
+    let unusable = |e: PosSyncError| {
+        PosSyncError::Server(format!(
+            "the server sent a bad {expected} record ({e}); not applied"
+        ))
+    };
+    documents::check_key(expected.as_str(), "id", &record.entity_id).map_err(unusable)?;
+    let doc = Document::new(std::mem::take(&mut record.payload)).map_err(unusable)?;
+    if doc.checksum != record.checksum {
+        return Err(PosSyncError::Integrity(format!(
+            "a downloaded {expected} record does not match its checksum (corrupted in transit); not applied, will retry"
+        )));
+    }
+    Ok(Some(doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::payload_checksum;
+    use serde_json::json;
+
+    fn page(records: Vec<ServerRecord>) -> DownloadResponse {
+        DownloadResponse {
+            entity_type: EntityType::Product,
+            checksum: batch_checksum(&records),
+            records,
+            next_token: "t1".into(),
+            has_more: false,
+            server_time: 0,
+        }
+    }
+
+    fn product(id: &str, payload: serde_json::Value) -> ServerRecord {
+        ServerRecord {
+            entity_type: EntityType::Product,
+            entity_id: id.into(),
+            version: 1,
+            deleted: payload.is_null(),
+            updated_hlc: 1,
+            checksum: payload_checksum(&payload),
+            payload,
+        }
+    }
+
+    /// The document a record is applied from is the one whose checksum was checked.
+    #[test]
+    fn a_verified_page_carries_each_live_records_document() {
+        let good = page(vec![
+            product("p1", json!({"name": "Tea", "id": "p1"})),
+            product("p2", serde_json::Value::Null),
+        ]);
+        let v = verified(good.clone(), EntityType::Product, 10).unwrap();
+        let doc = v.docs[0].as_ref().unwrap();
+        assert_eq!(doc.checksum, good.records[0].checksum);
+        assert_eq!(doc.canonical, r#"{"id":"p1","name":"Tea"}"#);
+        assert!(v.docs[1].is_none(), "a tombstone has no document");
+    }
+
+    /// A record altered after its checksum was computed is refused even when the page's
+    /// checksum was recomputed over the altered records.
+    #[test]
+    fn a_record_that_does_not_match_its_checksum_fails_the_page() {
+        let mut tampered = product("p1", json!({"id": "p1", "name": "Tea"}));
+        tampered.payload["name"] = json!("Coffee");
+        let err = verify_page(&page(vec![tampered]), EntityType::Product, 10).unwrap_err();
+        assert!(
+            matches!(&err, PosSyncError::Integrity(m) if m.contains("record does not match")),
+            "{err}"
+        );
+    }
 }
