@@ -363,10 +363,32 @@ pub fn journal_pre_image(
     id: &str,
 ) -> Result<()> {
     let pre = snapshot(tx, entity_type, id)?;
+    journal(tx, run_id, entity_type, id, pre.map(|v| v.to_string()))
+}
+
+/// Journals "absent" as the pre-image of a record an initial load writes, without looking
+/// it up: its table was empty when the load began. (A record the load writes twice gets
+/// "absent" twice; rolling the run back still empties the table, which is what it was.)
+pub fn journal_absent(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+    id: &str,
+) -> Result<()> {
+    journal(tx, run_id, entity_type, id, None)
+}
+
+fn journal(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+    id: &str,
+    pre_image: Option<String>,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![run_id, entity_type.as_str(), id, pre.map(|v| v.to_string())])?;
+    .execute(params![run_id, entity_type.as_str(), id, pre_image])?;
     Ok(())
 }
 
@@ -473,6 +495,45 @@ mod tests {
     fn apply(tx: &Transaction, run: &str, rec: &ServerRecord) -> Result<()> {
         journal_pre_image(tx, run, rec.entity_type, &rec.entity_id)?;
         catalog::apply_server_record(tx, rec)
+    }
+
+    /// An initial load journals "absent" without a lookup; rolling it back empties the
+    /// catalog again, even for a product the load wrote twice, and rewinds the token.
+    #[test]
+    fn rolling_back_an_initial_load_journaled_as_absent_empties_the_catalog() {
+        let (_d, store) = temp_store();
+        let load = |tx: &Transaction, rec: &ServerRecord| {
+            journal_absent(tx, "load", rec.entity_type, &rec.entity_id)?;
+            catalog::apply_server_record(tx, rec)
+        };
+        assert!(store.write(catalog::begin_bulk_load).unwrap());
+        store
+            .write(|tx| {
+                load(tx, &product("p1", 1, "Apple Juice"))?;
+                load(tx, &product("p2", 1, "Banana"))?;
+                set_token(tx, "load", EntityType::Product, "v1.2", 10)
+            })
+            .unwrap();
+        store
+            .write(|tx| {
+                // Edited on the server while the load ran: it comes again in a later page.
+                load(tx, &product("p1", 2, "Orange Juice"))?;
+                set_token(tx, "load", EntityType::Product, "v1.3", 20)
+            })
+            .unwrap();
+        store.write(catalog::finish_bulk_load).unwrap();
+        assert_eq!(store.write(|tx| rollback_run(tx, "load", 30)).unwrap(), 3);
+        for id in ["p1", "p2"] {
+            assert!(store
+                .read(|c| catalog::product_by_id(c, id))
+                .unwrap()
+                .is_none());
+        }
+        assert!(store
+            .read(|c| catalog::search_products(c, "juice", 5))
+            .unwrap()
+            .is_empty());
+        assert_eq!(store.read(|c| token(c, EntityType::Product)).unwrap(), None);
     }
 
     #[test]

@@ -45,7 +45,9 @@ impl Syncer {
             .settings
             .download_page_size
             .clamp(1, MAX_PAGE_LIMIT as u32);
-        let result = self.download_pages(run, entity_type, resync, limit).await;
+        let result = self
+            .download_pages(run, entity_type, resync, bulk, limit)
+            .await;
         if bulk {
             let started = std::time::Instant::now();
             self.store.write(catalog::finish_bulk_load)?;
@@ -66,6 +68,7 @@ impl Syncer {
         run: &mut Run,
         entity_type: EntityType,
         resync: bool,
+        bulk: bool,
         limit: u32,
     ) -> Result<i64> {
         let transport = self.transport()?;
@@ -80,7 +83,7 @@ impl Syncer {
             });
             // The apply blocks this thread; `block_in_place` hands the runtime's other tasks
             // (the request just spawned) to another thread meanwhile.
-            let count = blocking(|| self.apply_page(run, &verified, resync))?;
+            let count = blocking(|| self.apply_page(run, &verified, resync, bulk))?;
             applied += count;
             run.report.downloaded += count;
             self.events.progress(entity_type, applied);
@@ -102,7 +105,14 @@ impl Syncer {
         Ok(applied)
     }
 
-    fn apply_page(&self, run: &Run, verified: &VerifiedPage, resync: bool) -> Result<i64> {
+    /// `bulk`: an initial load into a table that was empty when it began (no pre-images).
+    fn apply_page(
+        &self,
+        run: &Run,
+        verified: &VerifiedPage,
+        resync: bool,
+        bulk: bool,
+    ) -> Result<i64> {
         let page = &verified.page;
         let now = self.now();
         let mut applied = 0;
@@ -121,7 +131,11 @@ impl Syncer {
                     // upload and be decided there; overwriting it now would lose the edit.
                     continue;
                 }
-                history::journal_pre_image(tx, &run.id, record.entity_type, &record.entity_id)?;
+                if bulk {
+                    history::journal_absent(tx, &run.id, record.entity_type, &record.entity_id)?;
+                } else {
+                    history::journal_pre_image(tx, &run.id, record.entity_type, &record.entity_id)?;
+                }
                 if record.entity_type == EntityType::Customer {
                     customers::apply_server(tx, record)?;
                 } else {
