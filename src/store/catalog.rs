@@ -336,13 +336,52 @@ pub fn finish_bulk_load(tx: &Transaction) -> Result<()> {
     if !bulk_load_pending(tx)? {
         return Ok(());
     }
-    tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
+    build_indexes(tx)?;
     tx.execute(
         "INSERT INTO products_fts (products_fts) VALUES ('rebuild')",
         [],
     )?;
     tx.execute("DELETE FROM device_meta WHERE key = ?1", [BULK_LOAD_MARK])?;
     Ok(())
+}
+
+/// Creates the deferred indexes. SQLite sorts every key to build an index, and with the
+/// engine's `temp_store=MEMORY` its sorter keeps all of them in RAM (~50 MB more peak RSS
+/// at 1M products); with `temp_store=FILE` it spills sorted runs of about the page cache's
+/// size to a temporary file. So the build uses temporary files when SQLite has a
+/// directory for them, and memory as before when it has none (Android) or they fail.
+fn build_indexes(tx: &Transaction) -> Result<()> {
+    if !sqlite_temp_dir_exists() {
+        tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
+        return Ok(());
+    }
+    tx.pragma_update(None, "temp_store", "FILE")?;
+    let on_disk = tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS);
+    tx.pragma_update(None, "temp_store", "MEMORY")?;
+    match on_disk {
+        // An I/O error may have rolled the transaction back: then nothing is left to finish.
+        Err(e) if !tx.is_autocommit() => {
+            log::warn!("building the catalog indexes with temporary files failed ({e}); building them in memory");
+            tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Whether SQLite's unix VFS finds a directory for temporary files (it looks at
+/// `SQLITE_TMPDIR`, `TMPDIR`, /var/tmp, /usr/tmp and /tmp, in this order; Android apps
+/// usually have none of them).
+fn sqlite_temp_dir_exists() -> bool {
+    let from_env = ["SQLITE_TMPDIR", "TMPDIR"]
+        .into_iter()
+        .filter_map(std::env::var_os)
+        .map(std::path::PathBuf::from);
+    let fixed = ["/var/tmp", "/usr/tmp", "/tmp"].map(std::path::PathBuf::from);
+    from_env
+        .chain(fixed)
+        .any(|dir| std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && !m.permissions().readonly()))
 }
 
 /// Seeds the catalog from a JSON array of product documents (demos, benchmarks, support).
@@ -594,6 +633,11 @@ mod tests {
         store.write(finish_bulk_load).unwrap();
         assert!(!store.read(bulk_load_pending).unwrap());
         assert_eq!(schema_of_products(&store), fresh);
+        // The build may sort in temporary files; the writer is back to memory afterwards.
+        let temp_store: i64 = store
+            .write(|tx| Ok(tx.query_row("PRAGMA temp_store", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(temp_store, 2, "temp_store=MEMORY");
         let names = |q: &str| search_ids(&store, q);
         assert_eq!(names("wat"), vec!["p2"]);
         assert_eq!(names("lem"), vec!["p1"]);
