@@ -15,13 +15,19 @@ fn products(range: std::ops::Range<usize>) -> serde_json::Value {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catalog_prices_and_reports_arrive_by_delta_pages() {
-    let world = World::start();
+/// A till that downloads through a counting proxy in pages of 40.
+async fn till_in_pages_of_40(world: &World) -> (Proxy, std::sync::Arc<SyncEngine>) {
     let proxy = Proxy::start(&world.url()).await;
     let mut config = world.config(TILL_1, &proxy.url);
     config.download_page_size = 40;
     let till = SyncEngine::open(config).unwrap();
+    (proxy, till)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_prices_and_reports_arrive_by_delta_pages() {
+    let world = World::start();
+    let (proxy, till) = till_in_pages_of_40(&world).await;
     world.put("product", products(0..100)).await;
     world
         .put(
@@ -189,10 +195,7 @@ async fn the_consistency_check_finds_drift_and_a_full_resync_repairs_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_fails_to_apply_discards_the_page_fetched_behind_it() {
     let world = World::start();
-    let proxy = Proxy::start(&world.url()).await;
-    let mut config = world.config(TILL_1, &proxy.url);
-    config.download_page_size = 40;
-    let till = SyncEngine::open(config).unwrap();
+    let (_proxy, till) = till_in_pages_of_40(&world).await;
     let mut catalog = products(0..100);
     // Valid JSON with a good checksum, but a product's name must be text: its page (the
     // second: p40..p79) cannot be applied.
