@@ -38,3 +38,26 @@ where
     guard.0 = None;
     result.map_err(|e| PosSyncError::Cancelled(format!("the sync task stopped unexpectedly: {e}")))
 }
+
+/// A task spawned on the current runtime that is aborted when dropped: its result is used
+/// only by a caller that waits for it (work started ahead, such as the next download page).
+pub struct OwnedTask<T>(tokio::task::JoinHandle<Result<T>>);
+
+impl<T: Send + 'static> OwnedTask<T> {
+    pub fn spawn(work: impl Future<Output = Result<T>> + Send + 'static) -> OwnedTask<T> {
+        OwnedTask(tokio::spawn(work))
+    }
+
+    /// The task's result; `what` names the work in the error if the task itself died.
+    pub async fn wait(&mut self, what: &str) -> Result<T> {
+        (&mut self.0)
+            .await
+            .map_err(|e| PosSyncError::Cancelled(format!("{what} stopped unexpectedly: {e}")))?
+    }
+}
+
+impl<T> Drop for OwnedTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

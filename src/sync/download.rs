@@ -8,6 +8,7 @@ use crate::documents::{self, Document};
 use crate::error::{PosSyncError, Result};
 use crate::model::EntityType;
 use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse, ServerRecord};
+use crate::runtime::OwnedTask;
 use crate::store::history::{self, AuditEntry};
 use crate::store::{catalog, customers, state};
 use crate::transport::Transport;
@@ -73,14 +74,14 @@ impl Syncer {
     ) -> Result<i64> {
         let transport = self.transport()?;
         let since = self.store.read(|c| history::token(c, entity_type))?;
-        let mut in_flight = Prefetch::start(transport, entity_type, since, limit);
+        let mut in_flight = prefetch(transport, entity_type, since, limit);
         let mut applied = 0;
         loop {
-            let verified = in_flight.page().await?;
+            let verified = in_flight.wait("the download of a page").await?;
             let page = &verified.page;
-            let following = page.has_more.then(|| {
-                Prefetch::start(transport, entity_type, Some(page.next_token.clone()), limit)
-            });
+            let following = page
+                .has_more
+                .then(|| prefetch(transport, entity_type, Some(page.next_token.clone()), limit));
             // The apply blocks this thread; `block_in_place` hands the runtime's other tasks
             // (the request just spawned) to another thread meanwhile.
             let count = blocking(|| self.apply_page(run, &verified, resync, bulk))?;
@@ -170,38 +171,21 @@ impl Syncer {
     }
 }
 
-/// The request for one page and its verification, running on a task of its own; dropping it
-/// aborts the task, so a page that is not waited for is never applied.
-struct Prefetch(tokio::task::JoinHandle<Result<VerifiedPage>>);
-
-impl Prefetch {
-    fn start(
-        transport: &Arc<Transport>,
-        entity_type: EntityType,
-        since: Option<String>,
-        limit: u32,
-    ) -> Prefetch {
-        let transport = Arc::clone(transport);
-        Prefetch(tokio::spawn(async move {
-            let page = transport
-                .download(entity_type, since.as_deref(), limit)
-                .await?;
-            verified(page, entity_type, limit)
-        }))
-    }
-
-    /// The verified page (or why there is none).
-    async fn page(&mut self) -> Result<VerifiedPage> {
-        (&mut self.0).await.map_err(|e| {
-            PosSyncError::Cancelled(format!("the download of a page stopped unexpectedly: {e}"))
-        })?
-    }
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// The request for one page and its verification, on a task of its own; dropping it aborts
+/// the task, so a page that is not waited for is never applied.
+fn prefetch(
+    transport: &Arc<Transport>,
+    entity_type: EntityType,
+    since: Option<String>,
+    limit: u32,
+) -> OwnedTask<VerifiedPage> {
+    let transport = Arc::clone(transport);
+    OwnedTask::spawn(async move {
+        let page = transport
+            .download(entity_type, since.as_deref(), limit)
+            .await?;
+        verified(page, entity_type, limit)
+    })
 }
 
 /// Runs blocking work so that the runtime's other tasks keep running (on a multi-threaded
