@@ -61,3 +61,14 @@ impl<T> Drop for OwnedTask<T> {
         self.0.abort();
     }
 }
+
+/// Runs blocking work (a SQLite transaction) so that the runtime's other tasks keep running:
+/// a task just spawned waits in this thread's local slot, which other threads do not take
+/// from, so without this it would not start until the blocking work was done. Only on a
+/// multi-threaded runtime, such as the engine's; a single-threaded one has no other thread.
+pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}

@@ -8,7 +8,7 @@ use crate::documents::{self, Document};
 use crate::error::{PosSyncError, Result};
 use crate::model::EntityType;
 use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse, ServerRecord};
-use crate::runtime::OwnedTask;
+use crate::runtime::{blocking, OwnedTask};
 use crate::store::history::{self, AuditEntry};
 use crate::store::{catalog, customers, state};
 use crate::transport::Transport;
@@ -186,15 +186,6 @@ fn prefetch(
             .await?;
         verified(page, entity_type, limit)
     })
-}
-
-/// Runs blocking work so that the runtime's other tasks keep running (on a multi-threaded
-/// runtime, such as the engine's; a single-threaded one has nothing else to run them on).
-fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::current().runtime_flavor() {
-        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
-        _ => work(),
-    }
 }
 
 /// A verified page and, for master data, each record's document: the payload moved into it

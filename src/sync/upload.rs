@@ -11,6 +11,7 @@ use crate::protocol::{
     batch_checksum, canonical_checksum, payload_checksum, Change, ChangeResult, ChangeStatus,
     Resolution, ResolveRequest, ServerRecord, UploadRequest, UploadResponse,
 };
+use crate::runtime::{blocking, OwnedTask};
 use crate::store::conflicts::{self, Conflict};
 use crate::store::history::{self, AuditEntry};
 use crate::store::queue::{self, QueueItem};
@@ -60,29 +61,11 @@ struct ClaimedBatch {
     guard: ClaimGuard,
 }
 
-/// An upload on its way, running as its own task on the engine's runtime so the device can
-/// work on other batches meanwhile. Dropping it (a cancelled cycle) aborts the request.
-struct Flight(tokio::task::JoinHandle<Result<UploadResponse>>);
-
-impl Flight {
-    fn launch(transport: &Arc<Transport>, batch: &ClaimedBatch) -> Flight {
-        let (transport, request) = (transport.clone(), batch.request.clone());
-        Flight(tokio::spawn(
-            async move { transport.upload(&request).await },
-        ))
-    }
-
-    async fn land(mut self) -> Result<UploadResponse> {
-        (&mut self.0).await.map_err(|e| {
-            PosSyncError::Cancelled(format!("the upload task stopped unexpectedly: {e}"))
-        })?
-    }
-}
-
-impl Drop for Flight {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// The upload of a batch, on a task of its own so the device can work on other batches
+/// meanwhile. Dropping it (a cancelled cycle) aborts the request.
+fn launch(transport: &Arc<Transport>, batch: &ClaimedBatch) -> OwnedTask<UploadResponse> {
+    let (transport, request) = (transport.clone(), batch.request.clone());
+    OwnedTask::spawn(async move { transport.upload(&request).await })
 }
 
 impl Syncer {
@@ -99,18 +82,21 @@ impl Syncer {
         let overlap = entity_type.conflict_policy() == ConflictPolicy::LocalWins;
         let mut uploaded = 0;
         let mut batch_number = 0;
-        let mut current = self.claim_upload(run, entity_type, batch_number)?;
-        let mut flight = current.as_ref().map(|b| Flight::launch(&transport, b));
-        while let (Some(batch), Some(in_flight)) = (current.take(), flight.take()) {
+        let mut current = blocking(|| self.claim_upload(run, entity_type, batch_number))?;
+        let mut flight = current.as_ref().map(|b| launch(&transport, b));
+        while let (Some(batch), Some(mut in_flight)) = (current.take(), flight.take()) {
             batch_number += 1;
             let mut next = if overlap {
-                self.claim_upload(run, entity_type, batch_number)?
+                blocking(|| self.claim_upload(run, entity_type, batch_number))?
             } else {
                 None
             };
-            let answer = in_flight.land().await.and_then(|response| {
-                check_results(&batch.request, &response.results).map(|_| response)
-            });
+            let answer = in_flight
+                .wait("the upload of a batch")
+                .await
+                .and_then(|response| {
+                    check_results(&batch.request, &response.results).map(|_| response)
+                });
             let response = match answer {
                 Ok(response) => response,
                 Err(e) => {
@@ -127,14 +113,14 @@ impl Syncer {
                     self.release_unsent(unsent)?;
                 }
             }
-            let mut next_flight = next.as_ref().map(|b| Flight::launch(&transport, b));
+            let mut next_flight = next.as_ref().map(|b| launch(&transport, b));
             let confirmed = self.apply_answer(run, batch, response).await?;
             uploaded += confirmed;
             run.report.uploaded += confirmed;
             self.events.progress(entity_type, uploaded);
             if !overlap {
-                next = self.claim_upload(run, entity_type, batch_number)?;
-                next_flight = next.as_ref().map(|b| Flight::launch(&transport, b));
+                next = blocking(|| self.claim_upload(run, entity_type, batch_number))?;
+                next_flight = next.as_ref().map(|b| launch(&transport, b));
             }
             current = next;
             flight = next_flight;
@@ -230,13 +216,15 @@ impl Syncer {
         mut batch: ClaimedBatch,
         response: UploadResponse,
     ) -> Result<i64> {
-        let conflicts = self.apply_results(
-            run,
-            &batch.items,
-            &batch.request.changes,
-            &response.results,
-            response.server_time,
-        )?;
+        let conflicts = blocking(|| {
+            self.apply_results(
+                run,
+                &batch.items,
+                &batch.request.changes,
+                &response.results,
+                response.server_time,
+            )
+        })?;
         let confirmed = response
             .results
             .iter()
