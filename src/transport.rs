@@ -81,6 +81,12 @@ impl Default for TransportSettings {
 /// Bodies smaller than this are sent uncompressed: gzip would not pay for itself.
 const COMPRESS_ABOVE_BYTES: usize = 1024;
 
+/// A JSON request body as it goes on the wire: gzipped when that pays for itself.
+pub struct EncodedBody {
+    bytes: Vec<u8>,
+    gzipped: bool,
+}
+
 pub struct Transport {
     client: reqwest::Client,
     base_url: String,
@@ -148,8 +154,17 @@ impl Transport {
     }
 
     pub async fn upload(&self, request: &UploadRequest) -> Result<UploadResponse> {
-        let body = serde_json::to_vec(request).expect("wire types serialize");
-        self.call(Method::POST, "/api/sync/upload", &[], Some(body))
+        self.send_upload(&self.encode_upload(request)).await
+    }
+
+    /// An upload's body, serialized and compressed ahead of sending (the engine does this
+    /// for the next batch while the server works on the current one).
+    pub fn encode_upload(&self, request: &UploadRequest) -> EncodedBody {
+        self.encode_body(serde_json::to_vec(request).expect("wire types serialize"))
+    }
+
+    pub async fn send_upload(&self, body: &EncodedBody) -> Result<UploadResponse> {
+        self.call_encoded(Method::POST, "/api/sync/upload", &[], Some(body))
             .await
     }
 
@@ -202,6 +217,16 @@ impl Transport {
         body: Option<Vec<u8>>,
     ) -> Result<T> {
         let body = body.map(|b| self.encode_body(b));
+        self.call_encoded(method, path, query, body.as_ref()).await
+    }
+
+    async fn call_encoded<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&EncodedBody>,
+    ) -> Result<T> {
         let mut refreshed = false;
         loop {
             let token = self.token(refreshed)?;
@@ -212,11 +237,11 @@ impl Transport {
                 .bearer_auth(token)
                 .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
                 .header(reqwest::header::ACCEPT, "application/json");
-            if let Some((bytes, gzipped)) = &body {
+            if let Some(body) = body {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(bytes.clone());
-                if *gzipped {
+                    .body(body.bytes.clone());
+                if body.gzipped {
                     request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
                 }
             }
@@ -238,10 +263,14 @@ impl Transport {
         }
     }
 
-    fn encode_body(&self, body: Vec<u8>) -> (Vec<u8>, bool) {
+    fn encode_body(&self, body: Vec<u8>) -> EncodedBody {
+        let plain = |bytes| EncodedBody {
+            bytes,
+            gzipped: false,
+        };
         let level = match self.settings.compression {
-            Compression::None => return (body, false),
-            _ if body.len() < COMPRESS_ABOVE_BYTES => return (body, false),
+            Compression::None => return plain(body),
+            _ if body.len() < COMPRESS_ABOVE_BYTES => return plain(body),
             Compression::Fast => flate2::Compression::fast(),
             Compression::Best => flate2::Compression::default(),
         };
@@ -249,10 +278,10 @@ impl Transport {
         encoder
             .write_all(&body)
             .expect("writing to memory cannot fail");
-        (
-            encoder.finish().expect("writing to memory cannot fail"),
-            true,
-        )
+        EncodedBody {
+            bytes: encoder.finish().expect("writing to memory cannot fail"),
+            gzipped: true,
+        }
     }
 
     async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>> {

@@ -16,7 +16,7 @@ use crate::store::conflicts::{self, Conflict};
 use crate::store::history::{self, AuditEntry};
 use crate::store::queue::{self, QueueItem};
 use crate::store::{customers, state, Store};
-use crate::transport::Transport;
+use crate::transport::{EncodedBody, Transport};
 use std::sync::Arc;
 
 /// How far in the future of the server-corrected clock a local edit's stamp may lie (offset
@@ -57,15 +57,17 @@ impl Drop for ClaimGuard {
 /// is applied; the guard returns them to PENDING if the upload is abandoned.
 struct ClaimedBatch {
     items: Vec<QueueItem>,
-    request: Arc<UploadRequest>,
+    request: UploadRequest,
+    /// The request serialized and compressed when it was claimed, off the critical path.
+    body: Arc<EncodedBody>,
     guard: ClaimGuard,
 }
 
 /// The upload of a batch, on a task of its own so the device can work on other batches
 /// meanwhile. Dropping it (a cancelled cycle) aborts the request.
 fn launch(transport: &Arc<Transport>, batch: &ClaimedBatch) -> OwnedTask<UploadResponse> {
-    let (transport, request) = (transport.clone(), batch.request.clone());
-    OwnedTask::spawn(async move { transport.upload(&request).await })
+    let (transport, body) = (transport.clone(), batch.body.clone());
+    OwnedTask::spawn(async move { transport.send_upload(&body).await })
 }
 
 impl Syncer {
@@ -171,9 +173,11 @@ impl Syncer {
             checksum: batch_checksum(&changes),
             changes,
         };
+        let body = Arc::new(self.transport()?.encode_upload(&request));
         Ok(Some(ClaimedBatch {
             items,
-            request: Arc::new(request),
+            request,
+            body,
             guard,
         }))
     }
