@@ -63,11 +63,14 @@ struct ClaimedBatch {
     guard: ClaimGuard,
 }
 
-/// The upload of a batch, on a task of its own so the device can work on other batches
-/// meanwhile. Dropping it (a cancelled cycle) aborts the request.
-fn launch(transport: &Arc<Transport>, batch: &ClaimedBatch) -> OwnedTask<UploadResponse> {
+/// A claimed batch with its upload running on a task of its own, so the device can work on
+/// other batches meanwhile. Dropping the task (a cancelled cycle) aborts the request.
+type BatchInFlight = (ClaimedBatch, OwnedTask<UploadResponse>);
+
+fn launch(transport: &Arc<Transport>, batch: ClaimedBatch) -> BatchInFlight {
     let (transport, body) = (transport.clone(), batch.body.clone());
-    OwnedTask::spawn(async move { transport.send_upload(&body).await })
+    let upload = OwnedTask::spawn(async move { transport.send_upload(&body).await });
+    (batch, upload)
 }
 
 impl Syncer {
@@ -84,9 +87,9 @@ impl Syncer {
         let overlap = entity_type.conflict_policy() == ConflictPolicy::LocalWins;
         let mut uploaded = 0;
         let mut batch_number = 0;
-        let mut current = blocking(|| self.claim_upload(run, entity_type, batch_number))?;
-        let mut flight = current.as_ref().map(|b| launch(&transport, b));
-        while let (Some(batch), Some(mut in_flight)) = (current.take(), flight.take()) {
+        let mut sending = blocking(|| self.claim_upload(run, entity_type, batch_number))?
+            .map(|batch| launch(&transport, batch));
+        while let Some((batch, mut in_flight)) = sending.take() {
             batch_number += 1;
             let mut next = if overlap {
                 blocking(|| self.claim_upload(run, entity_type, batch_number))?
@@ -115,17 +118,15 @@ impl Syncer {
                     self.release_unsent(unsent)?;
                 }
             }
-            let mut next_flight = next.as_ref().map(|b| launch(&transport, b));
+            sending = next.map(|batch| launch(&transport, batch));
             let confirmed = self.apply_answer(run, batch, response).await?;
             uploaded += confirmed;
             run.report.uploaded += confirmed;
             self.events.progress(entity_type, uploaded);
             if !overlap {
-                next = blocking(|| self.claim_upload(run, entity_type, batch_number))?;
-                next_flight = next.as_ref().map(|b| launch(&transport, b));
+                sending = blocking(|| self.claim_upload(run, entity_type, batch_number))?
+                    .map(|batch| launch(&transport, batch));
             }
-            current = next;
-            flight = next_flight;
         }
         Ok(uploaded)
     }
