@@ -15,7 +15,6 @@ mod common;
 use common::*;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use pos_sync::store::Durability;
-use rand::Rng;
 use std::time::Duration;
 
 fn measuring() -> bool {
@@ -66,14 +65,7 @@ fn catalog_lookups(c: &mut Criterion) {
     )
     .unwrap();
     let mut rng = rng(3);
-    let barcodes: Vec<String> = (0..10_000)
-        .map(|_| {
-            docs[rng.random_range(0..docs.len())]["barcode"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let barcodes = random_barcodes(&mut rng, &docs, 10_000);
     let prefixes: Vec<String> = (0..2_000).map(|_| search_prefix(&mut rng, &docs)).collect();
     let mut group = c.benchmark_group("catalog_100k");
     let mut i = 0;

@@ -275,6 +275,18 @@ pub fn edited(rng: &mut StdRng, p: &Value, i: usize) -> Value {
     p
 }
 
+/// `n` barcodes of products drawn at random (what a scanner reads).
+pub fn random_barcodes(rng: &mut StdRng, products: &[Value], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            products[rng.random_range(0..products.len())]["barcode"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// A three-letter prefix of a word of a random product name (what a cashier types).
 pub fn search_prefix(rng: &mut StdRng, products: &[Value]) -> String {
     let name = products[rng.random_range(0..products.len())]["name"]

@@ -5,6 +5,7 @@
 
 use crate::rig::{self, Rig};
 use pos_sync::model::{hlc, OffsetClock, SyncState};
+use pos_sync::store::pos::SaleReceipt;
 use pos_sync::sync::SyncOutcome;
 use pos_sync::SyncEngine;
 use serde_json::json;
@@ -51,14 +52,7 @@ async fn a_clock_jumping_backwards_mid_run_keeps_sales_in_recording_order() {
         recorded.windows(2).all(|w| w[0].hlc < w[1].hlc),
         "HLCs strictly increase in recording order while the clock goes backwards"
     );
-    let queued: Vec<String> = till
-        .queue_items(None, None, 1000)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.entity_id)
-        .collect();
-    let order: Vec<String> = recorded.iter().map(|r| r.sale_id.clone()).collect();
-    assert_eq!(queued, order, "queue order is recording order");
+    assert_queue_in_recording_order(&till, &recorded);
     let server = rig.records("sale").await;
     assert_eq!(server.len(), recorded.len());
     for r in &recorded {
@@ -160,14 +154,7 @@ async fn a_clock_found_ahead_is_pulled_back_and_sales_keep_their_order() {
     for (i, r) in recorded.iter().enumerate() {
         assert_eq!(r.receipt_number, format!("S1-R1-{:06}", i + 1));
     }
-    let queued: Vec<String> = till
-        .queue_items(None, None, 100)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.entity_id)
-        .collect();
-    let order: Vec<String> = recorded.iter().map(|r| r.sale_id.clone()).collect();
-    assert_eq!(queued, order, "queue order is recording order");
+    assert_queue_in_recording_order(&till, &recorded);
     // The server stamped the first round with its own time (a clock far ahead cannot make
     // an edit win for days), so everything it holds is on its own clock.
     let now = chrono::Utc::now().timestamp_millis();
@@ -177,4 +164,16 @@ async fn a_clock_found_ahead_is_pulled_back_and_sales_keep_their_order() {
             "{record:?}"
         );
     }
+}
+
+/// The device's queue holds the sales in the order they were recorded, whatever the clock.
+fn assert_queue_in_recording_order(till: &SyncEngine, recorded: &[SaleReceipt]) {
+    let queued: Vec<String> = till
+        .queue_items(None, None, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.entity_id)
+        .collect();
+    let order: Vec<String> = recorded.iter().map(|r| r.sale_id.clone()).collect();
+    assert_eq!(queued, order, "queue order is recording order");
 }

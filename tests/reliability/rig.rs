@@ -2,6 +2,7 @@
 //! themselves (no rate limit, a database file when asked), an admin client, and read-outs
 //! of a device database for before/after comparisons.
 
+pub use crate::support::sale;
 use crate::support::Admin;
 use pos_sync::protocol::ServerRecord;
 use pos_sync::{EngineConfig, SyncEngine};
@@ -232,15 +233,4 @@ pub async fn sync_until_converged(
         "no convergence within {max_rounds} rounds: last report {:?}",
         reports.last()
     );
-}
-
-/// A sale of `quantity` units of `product`.
-pub fn sale(id: &str, product: &str, quantity: i64) -> String {
-    serde_json::json!({
-        "id": id,
-        "lines": [{"product_id": product, "quantity": quantity, "unit_price": 250}],
-        "payments": [{"method": "card", "amount": 250 * quantity}],
-        "total": 250 * quantity,
-    })
-    .to_string()
 }

@@ -173,6 +173,7 @@ impl Admin {
     }
 }
 
+/// A sale of `quantity` units of `product`.
 pub fn sale(id: &str, product: &str, quantity: i64) -> String {
     serde_json::json!({
         "id": id,
