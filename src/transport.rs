@@ -153,10 +153,6 @@ impl Transport {
         *self.tokens.write().unwrap_or_else(|p| p.into_inner()) = provider;
     }
 
-    pub async fn upload(&self, request: &UploadRequest) -> Result<UploadResponse> {
-        self.send_upload(&self.encode_upload(request)).await
-    }
-
     /// An upload's body, serialized and compressed ahead of sending (the engine does this
     /// for the next batch while the server works on the current one).
     pub fn encode_upload(&self, request: &UploadRequest) -> EncodedBody {
