@@ -269,11 +269,12 @@ fn delete(tx: &Transaction, entity_type: EntityType, id: &str) -> Result<()> {
 // Initial catalog load
 // ---------------------------------------------------------------------------------------
 
-/// The secondary indexes and full-text triggers of `products`, exactly as the schema
-/// migrations create them (v1; v2 for the update trigger). An initial load drops them,
-/// inserts every page, then builds them once: maintaining them row by row costs most of a
-/// large first download (a test checks that the schema after a load is identical to a
-/// fresh one).
+/// The indexes and full-text triggers of `products`, exactly as the schema migrations
+/// create them (v3: the id's unique index; the v2 update trigger). An initial load drops
+/// them, inserts every page, then builds them once: maintaining them row by row costs most
+/// of a large first download, the index of random UUID ids above all (a test checks that
+/// the schema after a load is identical to a fresh one).
+const PRODUCT_ID_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS products_id ON products (id)";
 const PRODUCT_INDEXES_AND_TRIGGERS: &str = "
 CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
 CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
@@ -292,11 +293,13 @@ END;
 
 const BULK_LOAD_MARK: &str = "products_bulk_load";
 
-/// Starts an initial catalog load if the device has no products yet: drops the secondary
-/// indexes and full-text triggers and marks the load, in the caller's transaction. Returns
-/// whether the load was started. While it runs, lookups still work (by scanning) and name
-/// search sees only what was indexed before; `finish_bulk_load` must follow, and
-/// `Store::open` finishes a load that a crash interrupted.
+/// Starts an initial catalog load if the device has no products yet: drops the indexes and
+/// full-text triggers, creates the table where the load notes tombstones, and marks the
+/// load, in the caller's transaction. Returns whether the load was started. While it runs,
+/// products are written with `load_product` only; lookups still work (by scanning, and a
+/// product the load wrote twice may show its older version) and name search sees nothing
+/// new; `finish_bulk_load` must follow, and `Store::open` finishes a load that a crash
+/// interrupted.
 pub fn begin_bulk_load(tx: &Transaction) -> Result<bool> {
     let empty: bool = tx.query_row(
         "SELECT NOT EXISTS (SELECT 1 FROM products) \
@@ -308,17 +311,60 @@ pub fn begin_bulk_load(tx: &Transaction) -> Result<bool> {
         return Ok(false);
     }
     tx.execute_batch(
-        "DROP INDEX IF EXISTS products_barcode;
+        "DROP INDEX IF EXISTS products_id;
+         DROP INDEX IF EXISTS products_barcode;
          DROP INDEX IF EXISTS products_sku;
          DROP TRIGGER IF EXISTS products_fts_insert;
          DROP TRIGGER IF EXISTS products_fts_delete;
-         DROP TRIGGER IF EXISTS products_fts_update;",
+         DROP TRIGGER IF EXISTS products_fts_update;
+         CREATE TABLE products_load_deleted (
+           id      TEXT NOT NULL,
+           -- The largest pk when the tombstone came: the rows it deletes are at or below.
+           upto_pk INTEGER NOT NULL
+         );",
     )?;
     tx.execute(
         "INSERT INTO device_meta (key, value) VALUES (?1, '1')",
         [BULK_LOAD_MARK],
     )?;
     Ok(true)
+}
+
+/// Writes one downloaded product during an initial load, without the indexes: a plain
+/// insert (no lookup by id), and a tombstone is noted for `finish_bulk_load`. A product
+/// sent twice gets two rows until the finish keeps the later one.
+pub fn load_product(tx: &Transaction, record: &ServerRecord, doc: Option<&Document>) -> Result<()> {
+    if record.entity_type != EntityType::Product {
+        return Err(PosSyncError::invalid(format!(
+            "an initial catalog load takes products, not {} records",
+            record.entity_type
+        )));
+    }
+    let Some(doc) = doc else {
+        tx.prepare_cached(
+            "INSERT INTO products_load_deleted (id, upto_pk) \
+             VALUES (?1, (SELECT coalesce(max(pk), 0) FROM products))",
+        )?
+        .execute([&record.entity_id])?;
+        return Ok(());
+    };
+    documents::expect_object("product", &doc.value)?;
+    let f = documents::product_fields(doc)?;
+    tx.prepare_cached(
+        "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        f.id,
+        f.sku,
+        f.barcode,
+        f.name,
+        doc.canonical,
+        record.version,
+        doc.checksum,
+        record.updated_hlc
+    ])?;
+    Ok(())
 }
 
 /// Whether an initial catalog load is in progress (or was interrupted by a crash).
@@ -330,13 +376,26 @@ pub fn bulk_load_pending(conn: &Connection) -> Result<bool> {
     )?)
 }
 
-/// Ends an initial catalog load: builds the indexes, restores the triggers and rebuilds the
-/// full-text index from the table, in the caller's transaction. A no-op without a load.
+/// Ends an initial catalog load, in the caller's transaction: keeps the last row of a
+/// product the load wrote twice, builds the indexes, applies the tombstones, restores the
+/// triggers and rebuilds the full-text index from the table. A no-op without a load.
 pub fn finish_bulk_load(tx: &Transaction) -> Result<()> {
     if !bulk_load_pending(tx)? {
         return Ok(());
     }
-    build_indexes(tx)?;
+    with_temp_files_for_sorting(tx, |tx| {
+        build_id_index(tx)?;
+        // A tombstone deletes what the load wrote before it, not a later re-creation; done
+        // before the full-text triggers are back (the rebuild below indexes what is left).
+        tx.execute(
+            "DELETE FROM products WHERE pk IN (SELECT p.pk FROM products_load_deleted d \
+             JOIN products p ON p.id = d.id WHERE p.pk <= d.upto_pk)",
+            [],
+        )?;
+        tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
+        Ok(())
+    })?;
+    tx.execute("DROP TABLE products_load_deleted", [])?;
     tx.execute(
         "INSERT INTO products_fts (products_fts) VALUES ('rebuild')",
         [],
@@ -345,28 +404,56 @@ pub fn finish_bulk_load(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
-/// Creates the deferred indexes. SQLite sorts every key to build an index, and with the
-/// engine's `temp_store=MEMORY` its sorter keeps all of them in RAM (~50 MB more peak RSS
-/// at 1M products); with `temp_store=FILE` it spills sorted runs of about the page cache's
-/// size to a temporary file. So the build uses temporary files when SQLite has a
-/// directory for them, and memory as before when it has none (Android) or they fail.
-fn build_indexes(tx: &Transaction) -> Result<()> {
-    if !sqlite_temp_dir_exists() {
-        tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
-        return Ok(());
+/// Builds the id's unique index. If the load wrote a product twice (it changed on the
+/// server while the load was paging) the build fails; then only the row the server sent
+/// last is kept (rows get increasing pks, nothing is deleted during a load) and the build
+/// runs again. Duplicates are rare, so the usual load pays for one sort, not two.
+fn build_id_index(tx: &Transaction) -> Result<()> {
+    match tx.execute_batch(PRODUCT_ID_INDEX) {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            tx.execute(
+                "DELETE FROM products WHERE pk NOT IN (SELECT max(pk) FROM products GROUP BY id)",
+                [],
+            )?;
+            tx.execute_batch(PRODUCT_ID_INDEX)?;
+            Ok(())
+        }
+        other => Ok(other?),
     }
-    tx.pragma_update(None, "temp_store", "FILE")?;
-    let on_disk = tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS);
+}
+
+/// Runs `f`, which sorts every product (index builds, the duplicate check), with SQLite's
+/// temporary files. With the engine's `temp_store=MEMORY` its sorter keeps every key in
+/// RAM (~50 MB more peak RSS at 1M products); with `temp_store=FILE` it spills sorted runs
+/// of about the page cache's size to a temporary file. So temporary files are used when
+/// SQLite has a directory for them, and memory as before when it has none (Android) or
+/// they fail.
+fn with_temp_files_for_sorting(
+    tx: &Transaction,
+    f: impl Fn(&Transaction) -> Result<()>,
+) -> Result<()> {
+    if !sqlite_temp_dir_exists() {
+        return f(tx);
+    }
+    // SQLite refuses the switch inside a transaction once its temp schema is open (an
+    // ALTER TABLE opens it; `Store::open` closes it after the migrations).
+    if let Err(e) = tx.pragma_update(None, "temp_store", "FILE") {
+        log::warn!("sorting the catalog in memory: temporary files unavailable ({e})");
+        return f(tx);
+    }
+    let on_disk = f(tx);
     tx.pragma_update(None, "temp_store", "MEMORY")?;
     match on_disk {
         // An I/O error may have rolled the transaction back: then nothing is left to finish.
         Err(e) if !tx.is_autocommit() => {
-            log::warn!("building the catalog indexes with temporary files failed ({e}); building them in memory");
-            tx.execute_batch(PRODUCT_INDEXES_AND_TRIGGERS)?;
-            Ok(())
+            log::warn!(
+                "finishing the catalog load with temporary files failed ({e}); sorting in memory"
+            );
+            f(tx)
         }
-        Err(e) => Err(e.into()),
-        Ok(()) => Ok(()),
+        other => other,
     }
 }
 
@@ -392,6 +479,11 @@ pub fn import_products(tx: &Transaction, json: &str) -> Result<usize> {
     let items = value.as_array().ok_or_else(|| {
         PosSyncError::invalid("the product file must be a JSON array of products")
     })?;
+    if bulk_load_pending(tx)? {
+        return Err(PosSyncError::invalid(
+            "the first catalog download is still loading products; import after it finishes",
+        ));
+    }
     for (i, item) in items.iter().enumerate() {
         let doc = documents::object_document("product", item.clone())
             .and_then(|doc| {
@@ -603,6 +695,18 @@ mod tests {
         )
     }
 
+    /// `load_product` as the download calls it (the document made when it was verified).
+    fn load(tx: &Transaction, record: &ServerRecord) -> Result<()> {
+        let doc = (!record.deleted)
+            .then(|| Document::new(record.payload.clone()))
+            .transpose()?;
+        load_product(tx, record, doc.as_ref())
+    }
+
+    fn tombstone(id: &str) -> ServerRecord {
+        record(EntityType::Product, id, 2, serde_json::Value::Null)
+    }
+
     #[test]
     fn initial_load_defers_indexes_and_leaves_the_schema_as_it_was() {
         let (_d, store) = temp_store();
@@ -610,15 +714,26 @@ mod tests {
         assert!(store.write(begin_bulk_load).unwrap());
         assert!(store.read(bulk_load_pending).unwrap());
         let during = schema_of_products(&store);
-        assert!(!during
-            .iter()
-            .any(|(n, _)| n == "products_barcode" || n == "products_fts_insert"));
+        assert!(!during.iter().any(|(n, _)| n == "products_id"
+            || n == "products_barcode"
+            || n == "products_fts_insert"));
         store
             .write(|tx| {
-                apply_server_record(tx, &product("p1", "111", "Sparkling Water 50cl"))?;
-                apply_server_record(tx, &product("p2", "222", "Still Water 1L"))?;
-                // The same product twice in one load (edited while it downloaded).
-                apply_server_record(tx, &product("p1", "333", "Sparkling Lemonade 33cl"))
+                load(tx, &product("p1", "111", "Sparkling Water 50cl"))?;
+                load(tx, &product("p2", "222", "Still Water 1L"))?;
+                // Deleted on the server after the load sent it: gone after the load.
+                load(tx, &product("p4", "555", "Tonic Water"))?;
+                load(tx, &tombstone("p4"))?;
+                // Deleted, then created again: the later version stays.
+                load(tx, &tombstone("p5"))?;
+                load(tx, &product("p5", "666", "Mineral Water"))
+            })
+            .unwrap();
+        store
+            .write(|tx| {
+                // The same product twice in one load (edited while it downloaded), in a
+                // later page: the later version wins.
+                load(tx, &product("p1", "333", "Sparkling Lemonade 33cl"))
             })
             .unwrap();
         // Reads work during the load, by scanning.
@@ -630,18 +745,43 @@ mod tests {
                 .id,
             "p2"
         );
+        // Other writers of products wait for the load, with a clear error.
+        let err = store
+            .write(|tx| import_products(tx, r#"[{"id":"x","name":"X"}]"#))
+            .unwrap_err();
+        assert!(err.to_string().contains("still loading"), "{err}");
         store.write(finish_bulk_load).unwrap();
         assert!(!store.read(bulk_load_pending).unwrap());
         assert_eq!(schema_of_products(&store), fresh);
+        let tables: i64 = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'products_load_deleted'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(tables, 0, "the tombstone table is dropped");
         // The build may sort in temporary files; the writer is back to memory afterwards.
         let temp_store: i64 = store
             .write(|tx| Ok(tx.query_row("PRAGMA temp_store", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(temp_store, 2, "temp_store=MEMORY");
+        let ids: Vec<String> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT id FROM products ORDER BY id")?;
+                let ids = stmt.query_map([], |r| r.get(0))?;
+                Ok(ids.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert_eq!(ids, vec!["p1", "p2", "p5"]);
         let names = |q: &str| search_ids(&store, q);
-        assert_eq!(names("wat"), vec!["p2"]);
+        assert_eq!(names("still"), vec!["p2"]);
         assert_eq!(names("lem"), vec!["p1"]);
+        assert_eq!(names("min"), vec!["p5"]);
         assert!(names("spa water").is_empty());
+        assert!(names("tonic").is_empty());
         assert_eq!(
             store
                 .read(|c| product_by_barcode(c, "333"))
@@ -657,10 +797,17 @@ mod tests {
         assert_eq!(names("cof"), vec!["p3"]);
         // A device that has products never starts a bulk load.
         assert!(!store.write(begin_bulk_load).unwrap());
-        let integrity: String = store
-            .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        store
+            .write(|tx| {
+                let integrity: String = tx.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+                assert_eq!(integrity, "ok");
+                tx.execute(
+                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+                    [],
+                )?;
+                Ok(())
+            })
             .unwrap();
-        assert_eq!(integrity, "ok");
     }
 
     #[test]
@@ -674,15 +821,20 @@ mod tests {
             fresh = schema_of_products(&store);
             store.write(begin_bulk_load).unwrap();
             store
-                .write(|tx| apply_server_record(tx, &product("p1", "111", "Oat Milk 1L")))
+                .write(|tx| {
+                    load(tx, &product("p1", "111", "Oat Milk 1L"))?;
+                    load(tx, &product("p1", "111", "Oat Drink 1L"))?;
+                    load(tx, &product("p2", "222", "Soy Milk 1L"))?;
+                    load(tx, &tombstone("p2"))
+                })
                 .unwrap();
             // The process dies here: no finish_bulk_load.
         }
         let store = crate::store::Store::open(path, crate::store::Durability::Full).unwrap();
         assert!(!store.read(bulk_load_pending).unwrap());
         assert_eq!(schema_of_products(&store), fresh);
-        let hits = store.read(|c| search_products(c, "oat", 5)).unwrap();
-        assert_eq!(hits.len(), 1);
+        assert_eq!(search_ids(&store, "oat"), vec!["p1"]);
+        assert!(search_ids(&store, "milk").is_empty());
     }
 
     #[test]

@@ -504,7 +504,8 @@ mod tests {
         let (_d, store) = temp_store();
         let load = |tx: &Transaction, rec: &ServerRecord| {
             journal_absent(tx, "load", rec.entity_type, &rec.entity_id)?;
-            catalog::apply_server_record(tx, rec)
+            let doc = crate::documents::Document::new(rec.payload.clone())?;
+            catalog::load_product(tx, rec, Some(&doc))
         };
         assert!(store.write(catalog::begin_bulk_load).unwrap());
         store

@@ -6,7 +6,11 @@ use crate::error::{PosSyncError, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration N (1-based) upgrades a database at version N-1.
-const MIGRATIONS: &[&str] = &[include_str!("schema/v1.sql"), include_str!("schema/v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema/v1.sql"),
+    include_str!("schema/v2.sql"),
+    include_str!("schema/v3.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -146,7 +150,7 @@ mod tests {
             tx.commit().unwrap();
         }
         let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
-        assert_eq!(store.read(user_version).unwrap(), 2);
+        assert_eq!(store.read(user_version).unwrap(), SCHEMA_VERSION);
         let trigger: String = store
             .read(|c| {
                 Ok(c.query_row(
@@ -191,6 +195,81 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+    }
+
+    fn schema_of(conn: &Connection, tables: &str) -> Vec<(String, String)> {
+        let sql = format!(
+            "SELECT name, sql FROM sqlite_master WHERE tbl_name IN ({tables}) AND sql IS NOT NULL ORDER BY name"
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// v3 rebuilds `products` to move the id's uniqueness into a named index: a v2 file keeps
+    /// every product with its `pk` (the full-text index's key), ids stay unique, search works,
+    /// and the schema ends up exactly as a fresh database's.
+    #[test]
+    fn a_v2_database_keeps_its_products_and_their_search_through_v3() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            // pk 2 was deleted earlier: pks are not renumbered by the rebuild.
+            conn.execute_batch(
+                "INSERT INTO products (pk, id, barcode, name, payload, version, checksum, updated_hlc) VALUES
+                   (1, 'p1', '111', 'Oat Milk 1L', '{}', 1, 'c1', 1),
+                   (3, 'p3', '333', 'Rye Bread', '{}', 4, 'c3', 2);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        assert_eq!(store.read(user_version).unwrap(), SCHEMA_VERSION);
+        let rows: Vec<(i64, String, i64)> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT pk, id, version FROM products ORDER BY pk")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert_eq!(rows, vec![(1, "p1".into(), 1), (3, "p3".into(), 4)]);
+        let found = |q: &str| {
+            store
+                .read(|c| crate::store::catalog::search_products(c, q, 10))
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("rye"), vec!["p3"]);
+        assert_eq!(found("oat"), vec!["p1"]);
+        let duplicate = store.write(|tx| {
+            tx.execute(
+                "INSERT INTO products (id, name, payload, version, checksum, updated_hlc) \
+                 VALUES ('p1', 'Again', '{}', 1, 'c', 1)",
+                [],
+            )?;
+            Ok(())
+        });
+        assert!(duplicate.is_err(), "product ids stay unique");
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
+        let tables = "'products', 'products_fts'";
+        assert_eq!(
+            store.read(|c| Ok(schema_of(c, tables))).unwrap(),
+            fresh.read(|c| Ok(schema_of(c, tables))).unwrap()
+        );
     }
 
     #[test]

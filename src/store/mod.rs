@@ -72,6 +72,9 @@ impl Store {
         migrations::check_supported(&writer)?;
         configure(&writer, durability)?;
         migrations::migrate(&mut writer)?;
+        // Setting it outside a transaction closes the temp schema a migration's ALTER TABLE
+        // opened, so the initial catalog load can still switch to temporary files.
+        writer.pragma_update(None, "temp_store", "MEMORY")?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recovered = queue::recover_interrupted(&tx)?;
         // An initial catalog load that a crash interrupted: build what it deferred.

@@ -140,7 +140,12 @@ impl Syncer {
                 if record.entity_type == EntityType::Customer {
                     customers::apply_server(tx, record)?;
                 } else {
-                    catalog::apply_server_document(tx, record, doc.as_ref()).map_err(|e| {
+                    let written = if bulk {
+                        catalog::load_product(tx, record, doc.as_ref())
+                    } else {
+                        catalog::apply_server_document(tx, record, doc.as_ref())
+                    };
+                    written.map_err(|e| {
                         PosSyncError::Server(format!(
                             "the server sent an unusable {} record ({e}); page not applied",
                             record.entity_type
