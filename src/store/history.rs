@@ -4,9 +4,9 @@
 
 use crate::error::{PosSyncError, Result};
 use crate::model::EntityType;
-use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::sync::OnceLock;
 
 // ----------------------------------------------------------------------------- sync log
 
@@ -282,46 +282,85 @@ pub fn finish_full_resync(
 
 // ----------------------------------------------------------------------------- undo journal
 
-/// The table and key column that hold a downloaded entity type on the device.
-fn table_of(entity_type: EntityType) -> Result<(&'static str, &'static str)> {
+/// Where a downloaded entity type lives on the device: its table, key column, and the
+/// columns a pre-image keeps (all but `pk`: a restored row gets a new rowid, and the
+/// full-text index follows through the triggers). A test checks them against the schema.
+struct DownloadedTable {
+    table: &'static str,
+    key: &'static str,
+    columns: &'static [&'static str],
+    /// The journal insert, built from the columns on first use.
+    journal_sql: OnceLock<String>,
+}
+
+static PRODUCTS: DownloadedTable = DownloadedTable {
+    table: "products",
+    key: "id",
+    columns: &["id", "sku", "barcode", "name", "payload", "version", "checksum", "updated_hlc"],
+    journal_sql: OnceLock::new(),
+};
+static PRICES: DownloadedTable = DownloadedTable {
+    table: "prices",
+    key: "id",
+    columns: &[
+        "id", "product_id", "amount", "currency", "valid_from", "payload", "version", "checksum",
+        "updated_hlc",
+    ],
+    journal_sql: OnceLock::new(),
+};
+static CUSTOMERS: DownloadedTable = DownloadedTable {
+    table: "customers",
+    key: "id",
+    columns: &[
+        "id", "name", "phone", "email", "payload", "updated_hlc", "version", "server_payload",
+        "checksum",
+    ],
+    journal_sql: OnceLock::new(),
+};
+static REPORTS: DownloadedTable = DownloadedTable {
+    table: "reports",
+    key: "key",
+    columns: &["key", "payload", "version", "checksum", "updated_hlc"],
+    journal_sql: OnceLock::new(),
+};
+
+fn downloaded_table(entity_type: EntityType) -> Result<&'static DownloadedTable> {
     match entity_type {
-        EntityType::Product => Ok(("products", "id")),
-        EntityType::Price => Ok(("prices", "id")),
-        EntityType::Customer => Ok(("customers", "id")),
-        EntityType::Report => Ok(("reports", "key")),
+        EntityType::Product => Ok(&PRODUCTS),
+        EntityType::Price => Ok(&PRICES),
+        EntityType::Customer => Ok(&CUSTOMERS),
+        EntityType::Report => Ok(&REPORTS),
         other => Err(PosSyncError::invalid(format!(
             "{other} records are never downloaded, so they have no pre-images"
         ))),
     }
 }
 
-/// The whole row of a record as a JSON object of its columns (`None` if absent).
-fn snapshot(conn: &Connection, entity_type: EntityType, id: &str) -> Result<Option<Value>> {
-    let (table, key) = table_of(entity_type)?;
-    let mut stmt = conn.prepare_cached(&format!("SELECT * FROM {table} WHERE {key} = ?1"))?;
-    let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-    Ok(stmt
-        .query_row([id], |r| {
-            let mut row = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                if name == "pk" {
-                    continue; // a new rowid is fine; the full-text index follows via triggers
-                }
-                let value = match r.get_ref(i)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(n) => Value::from(n),
-                    ValueRef::Real(f) => Value::from(f),
-                    ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(_) => Value::Null,
-                };
-                row.insert(name.clone(), value);
-            }
-            Ok(Value::Object(row))
-        })
-        .optional()?)
+/// The table and key column that hold a downloaded entity type on the device.
+fn table_of(entity_type: EntityType) -> Result<(&'static str, &'static str)> {
+    let t = downloaded_table(entity_type)?;
+    Ok((t.table, t.key))
 }
 
-/// Puts a row back exactly as `snapshot` saw it (or removes it when it did not exist).
+impl DownloadedTable {
+    /// Journals the row as a JSON object of its columns, or NULL when it does not exist,
+    /// in one statement: SQLite reads the row and writes the object, no copy through Rust.
+    /// TEXT columns (JSON payloads included) become JSON strings, INTEGER numbers, NULL null.
+    fn journal_sql(&self) -> &str {
+        self.journal_sql.get_or_init(|| {
+            let pairs: Vec<String> = self.columns.iter().map(|c| format!("'{c}', {c}")).collect();
+            format!(
+                "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) \
+                 VALUES (?1, ?2, ?3, (SELECT json_object({}) FROM {} WHERE {} = ?3))",
+                pairs.join(", "),
+                self.table,
+                self.key
+            )
+        })
+    }
+}
+
+/// Puts a row back exactly as `journal_pre_image` saw it (or removes it when it did not exist).
 fn restore(tx: &Transaction, entity_type: EntityType, id: &str, row: Option<&Value>) -> Result<()> {
     let (table, key) = table_of(entity_type)?;
     tx.execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), [id])?;
@@ -362,8 +401,10 @@ pub fn journal_pre_image(
     entity_type: EntityType,
     id: &str,
 ) -> Result<()> {
-    let pre = snapshot(tx, entity_type, id)?;
-    journal(tx, run_id, entity_type, id, pre.map(|v| v.to_string()))
+    let sql = downloaded_table(entity_type)?.journal_sql();
+    tx.prepare_cached(sql)?
+        .execute(params![run_id, entity_type.as_str(), id])?;
+    Ok(())
 }
 
 /// Journals "absent" as the pre-image of a record an initial load writes, without looking
@@ -586,6 +627,70 @@ mod tests {
         assert!(matches!(again, PosSyncError::NotFound(_)));
         let audit = store.read(|c| recent_audit(c, 10)).unwrap();
         assert_eq!(audit.iter().filter(|a| a.event == "rolled_back").count(), 2);
+    }
+
+    /// The pre-image columns are every column of each downloaded table but `pk`.
+    #[test]
+    fn pre_images_keep_every_column_of_the_downloaded_tables() {
+        let (_d, store) = temp_store();
+        for entity_type in [
+            EntityType::Product,
+            EntityType::Price,
+            EntityType::Customer,
+            EntityType::Report,
+        ] {
+            let t = downloaded_table(entity_type).unwrap();
+            let mut schema: Vec<String> = store
+                .read(|c| {
+                    let mut stmt = c.prepare(&format!("PRAGMA table_info({})", t.table))?;
+                    let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+                    Ok(names.collect::<rusqlite::Result<_>>()?)
+                })
+                .unwrap();
+            schema.retain(|c| c != "pk");
+            assert_eq!(schema, t.columns, "{}", t.table);
+        }
+    }
+
+    /// A row comes back from its journaled pre-image exactly: text (a JSON payload
+    /// included) stays text, integers integers, NULLs NULL.
+    #[test]
+    fn a_journaled_row_is_restored_column_for_column() {
+        let (_d, store) = temp_store();
+        let row = |c: &Connection| -> Result<Vec<rusqlite::types::Value>> {
+            Ok(c.query_row(
+                "SELECT id, name, phone, email, payload, updated_hlc, version, server_payload, \
+                 checksum FROM customers WHERE id = 'c1'",
+                [],
+                |r| (0..9).map(|i| r.get(i)).collect(),
+            )?)
+        };
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO customers (id, name, phone, email, payload, updated_hlc, version) \
+                     VALUES ('c1', 'Ann \"Q\" O''Neil', NULL, 'ann@example.com', \
+                     '{\"id\":\"c1\",\"tags\":[1,2.5,\"x\"]}', 1700000000000123, 0)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let before = store.read(row).unwrap();
+        store
+            .write(|tx| {
+                journal_pre_image(tx, "r", EntityType::Customer, "c1")?;
+                tx.execute(
+                    "UPDATE customers SET name = 'Other', phone = '123', payload = '{}', \
+                     version = 9, server_payload = '{}', checksum = 'x' WHERE id = 'c1'",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert_ne!(store.read(row).unwrap(), before);
+        store.write(|tx| rollback_run(tx, "r", 2)).unwrap();
+        assert_eq!(store.read(row).unwrap(), before);
     }
 
     #[test]
