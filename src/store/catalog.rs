@@ -239,14 +239,37 @@ pub fn upsert_product(
     version: i64,
     updated_hlc: i64,
 ) -> Result<()> {
+    write_product(tx, UPSERT_PRODUCT, doc, version, updated_hlc)
+}
+
+const INSERT_PRODUCT: &str =
+    "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const UPSERT_PRODUCT: &str =
+    "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
+     barcode = excluded.barcode, name = excluded.name, payload = excluded.payload, \
+     version = excluded.version, checksum = excluded.checksum, updated_hlc = excluded.updated_hlc";
+
+/// Runs `INSERT_PRODUCT` or `UPSERT_PRODUCT` for a product document.
+fn write_product(
+    tx: &Transaction,
+    sql: &str,
+    doc: &Document,
+    version: i64,
+    updated_hlc: i64,
+) -> Result<()> {
     let f = documents::product_fields(doc)?;
-    tx.prepare_cached(
-        "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
-         barcode = excluded.barcode, name = excluded.name, payload = excluded.payload, \
-         version = excluded.version, checksum = excluded.checksum, updated_hlc = excluded.updated_hlc",
-    )?
-    .execute(params![f.id, f.sku, f.barcode, f.name, doc.canonical, version, doc.checksum, updated_hlc])?;
+    tx.prepare_cached(sql)?.execute(params![
+        f.id,
+        f.sku,
+        f.barcode,
+        f.name,
+        doc.canonical,
+        version,
+        doc.checksum,
+        updated_hlc
+    ])?;
     Ok(())
 }
 
@@ -349,22 +372,7 @@ pub fn load_product(tx: &Transaction, record: &ServerRecord, doc: Option<&Docume
         return Ok(());
     };
     documents::expect_object("product", &doc.value)?;
-    let f = documents::product_fields(doc)?;
-    tx.prepare_cached(
-        "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        f.id,
-        f.sku,
-        f.barcode,
-        f.name,
-        doc.canonical,
-        record.version,
-        doc.checksum,
-        record.updated_hlc
-    ])?;
-    Ok(())
+    write_product(tx, INSERT_PRODUCT, doc, record.version, record.updated_hlc)
 }
 
 /// Whether an initial catalog load is in progress (or was interrupted by a crash).
@@ -376,14 +384,25 @@ pub fn bulk_load_pending(conn: &Connection) -> Result<bool> {
     )?)
 }
 
+/// What `finish_bulk_load` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkLoadEnd {
+    NothingPending,
+    /// SQLite sorted the index keys in temporary files (flat memory).
+    SortedOnDisk,
+    /// SQLite sorted them in RAM: it has no temporary folder (Android without
+    /// `SQLITE_TMPDIR`), or its temporary files failed.
+    SortedInMemory,
+}
+
 /// Ends an initial catalog load, in the caller's transaction: keeps the last row of a
 /// product the load wrote twice, builds the indexes, applies the tombstones, restores the
 /// triggers and rebuilds the full-text index from the table. A no-op without a load.
-pub fn finish_bulk_load(tx: &Transaction) -> Result<()> {
+pub fn finish_bulk_load(tx: &Transaction) -> Result<BulkLoadEnd> {
     if !bulk_load_pending(tx)? {
-        return Ok(());
+        return Ok(BulkLoadEnd::NothingPending);
     }
-    with_temp_files_for_sorting(tx, |tx| {
+    let end = with_temp_files_for_sorting(tx, |tx| {
         build_id_index(tx)?;
         // A tombstone deletes what the load wrote before it, not a later re-creation; done
         // before the full-text triggers are back (the rebuild below indexes what is left).
@@ -401,7 +420,7 @@ pub fn finish_bulk_load(tx: &Transaction) -> Result<()> {
         [],
     )?;
     tx.execute("DELETE FROM device_meta WHERE key = ?1", [BULK_LOAD_MARK])?;
-    Ok(())
+    Ok(end)
 }
 
 /// Builds the id's unique index. If the load wrote a product twice (it changed on the
@@ -433,27 +452,29 @@ fn build_id_index(tx: &Transaction) -> Result<()> {
 fn with_temp_files_for_sorting(
     tx: &Transaction,
     f: impl Fn(&Transaction) -> Result<()>,
-) -> Result<()> {
+) -> Result<BulkLoadEnd> {
+    let in_memory = |tx| f(tx).map(|()| BulkLoadEnd::SortedInMemory);
     if !sqlite_temp_dir_exists() {
-        return f(tx);
+        return in_memory(tx);
     }
     // SQLite refuses the switch inside a transaction once its temp schema is open (an
     // ALTER TABLE opens it; `Store::open` closes it after the migrations).
     if let Err(e) = tx.pragma_update(None, "temp_store", "FILE") {
         log::warn!("sorting the catalog in memory: temporary files unavailable ({e})");
-        return f(tx);
+        return in_memory(tx);
     }
     let on_disk = f(tx);
     tx.pragma_update(None, "temp_store", "MEMORY")?;
     match on_disk {
+        Ok(()) => Ok(BulkLoadEnd::SortedOnDisk),
         // An I/O error may have rolled the transaction back: then nothing is left to finish.
         Err(e) if !tx.is_autocommit() => {
             log::warn!(
                 "finishing the catalog load with temporary files failed ({e}); sorting in memory"
             );
-            f(tx)
+            in_memory(tx)
         }
-        other => other,
+        Err(e) => Err(e),
     }
 }
 
@@ -750,7 +771,11 @@ mod tests {
             .write(|tx| import_products(tx, r#"[{"id":"x","name":"X"}]"#))
             .unwrap_err();
         assert!(err.to_string().contains("still loading"), "{err}");
-        store.write(finish_bulk_load).unwrap();
+        // This machine has a temporary folder: the keys were sorted there, not in RAM.
+        assert_eq!(
+            store.write(finish_bulk_load).unwrap(),
+            BulkLoadEnd::SortedOnDisk
+        );
         assert!(!store.read(bulk_load_pending).unwrap());
         assert_eq!(schema_of_products(&store), fresh);
         let tables: i64 = store
@@ -801,13 +826,10 @@ mod tests {
             .write(|tx| {
                 let integrity: String = tx.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
                 assert_eq!(integrity, "ok");
-                tx.execute(
-                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
-                    [],
-                )?;
                 Ok(())
             })
             .unwrap();
+        crate::store::test_support::assert_product_search_intact(&store);
     }
 
     #[test]

@@ -185,16 +185,7 @@ mod tests {
         assert!(found("app").is_empty());
         assert_eq!(found("ora"), vec![("p1".to_owned(), 3)]);
         assert_eq!(found("juice"), vec![("p1".to_owned(), 3)]);
-        // FTS5's own check that the index matches the table.
-        store
-            .write(|tx| {
-                tx.execute(
-                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
-                    [],
-                )?;
-                Ok(())
-            })
-            .unwrap();
+        crate::store::test_support::assert_product_search_intact(&store);
     }
 
     fn schema_of(conn: &Connection, tables: &str) -> Vec<(String, String)> {
@@ -255,15 +246,7 @@ mod tests {
             Ok(())
         });
         assert!(duplicate.is_err(), "product ids stay unique");
-        store
-            .write(|tx| {
-                tx.execute(
-                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
-                    [],
-                )?;
-                Ok(())
-            })
-            .unwrap();
+        crate::store::test_support::assert_product_search_intact(&store);
         let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
         let tables = "'products', 'products_fts'";
         assert_eq!(

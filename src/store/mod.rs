@@ -72,8 +72,10 @@ impl Store {
         migrations::check_supported(&writer)?;
         configure(&writer, durability)?;
         migrations::migrate(&mut writer)?;
-        // Setting it outside a transaction closes the temp schema a migration's ALTER TABLE
-        // opened, so the initial catalog load can still switch to temporary files.
+        // Changing it outside a transaction closes the temp schema a migration's ALTER TABLE
+        // opened (setting the value it already has does nothing), so the initial catalog
+        // load can still switch to temporary files inside its transaction.
+        writer.pragma_update(None, "temp_store", "DEFAULT")?;
         writer.pragma_update(None, "temp_store", "MEMORY")?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recovered = queue::recover_interrupted(&tx)?;
@@ -245,5 +247,18 @@ pub(crate) mod test_support {
         let path = dir.path().join("device.db");
         let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
         (dir, store)
+    }
+
+    /// FTS5's own check that the products' full-text index matches the table.
+    pub fn assert_product_search_intact(store: &Store) {
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .expect("the full-text index matches the products table");
     }
 }

@@ -51,9 +51,9 @@ impl Syncer {
             .await;
         if bulk {
             let started = std::time::Instant::now();
-            self.store.write(catalog::finish_bulk_load)?;
+            let end = self.store.write(catalog::finish_bulk_load)?;
             log::info!(
-                "initial catalog load: indexes built in {} ms",
+                "initial catalog load: indexes built in {} ms ({end:?})",
                 started.elapsed().as_millis()
             );
         }
