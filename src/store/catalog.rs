@@ -454,7 +454,7 @@ fn with_temp_files_for_sorting(
     f: impl Fn(&Transaction) -> Result<()>,
 ) -> Result<BulkLoadEnd> {
     let in_memory = |tx| f(tx).map(|()| BulkLoadEnd::SortedInMemory);
-    if !sqlite_temp_dir_exists() {
+    if !super::sqlite_temp_dir_exists() {
         return in_memory(tx);
     }
     // SQLite refuses the switch inside a transaction once its temp schema is open (an
@@ -476,20 +476,6 @@ fn with_temp_files_for_sorting(
         }
         Err(e) => Err(e),
     }
-}
-
-/// Whether SQLite's unix VFS finds a directory for temporary files (it looks at
-/// `SQLITE_TMPDIR`, `TMPDIR`, /var/tmp, /usr/tmp and /tmp, in this order; Android apps
-/// usually have none of them).
-fn sqlite_temp_dir_exists() -> bool {
-    let from_env = ["SQLITE_TMPDIR", "TMPDIR"]
-        .into_iter()
-        .filter_map(std::env::var_os)
-        .map(std::path::PathBuf::from);
-    let fixed = ["/var/tmp", "/usr/tmp", "/tmp"].map(std::path::PathBuf::from);
-    from_env
-        .chain(fixed)
-        .any(|dir| std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && !m.permissions().readonly()))
 }
 
 /// Seeds the catalog from a JSON array of product documents (demos, benchmarks, support).
