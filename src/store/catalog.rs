@@ -316,6 +316,11 @@ END;
 
 const BULK_LOAD_MARK: &str = "products_bulk_load";
 
+/// Where an initial load notes tombstones. `upto_pk` is the largest pk when the tombstone
+/// came: the rows it deletes are at or below it.
+const LOAD_DELETED_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS products_load_deleted (id TEXT NOT NULL, upto_pk INTEGER NOT NULL)";
+
 /// Starts an initial catalog load if the device has no products yet: drops the indexes and
 /// full-text triggers, creates the table where the load notes tombstones, and marks the
 /// load, in the caller's transaction. Returns whether the load was started. While it runs,
@@ -339,13 +344,9 @@ pub fn begin_bulk_load(tx: &Transaction) -> Result<bool> {
          DROP INDEX IF EXISTS products_sku;
          DROP TRIGGER IF EXISTS products_fts_insert;
          DROP TRIGGER IF EXISTS products_fts_delete;
-         DROP TRIGGER IF EXISTS products_fts_update;
-         CREATE TABLE products_load_deleted (
-           id      TEXT NOT NULL,
-           -- The largest pk when the tombstone came: the rows it deletes are at or below.
-           upto_pk INTEGER NOT NULL
-         );",
+         DROP TRIGGER IF EXISTS products_fts_update;",
     )?;
+    tx.execute_batch(LOAD_DELETED_TABLE)?;
     tx.execute(
         "INSERT INTO device_meta (key, value) VALUES (?1, '1')",
         [BULK_LOAD_MARK],
@@ -402,6 +403,8 @@ pub fn finish_bulk_load(tx: &Transaction) -> Result<BulkLoadEnd> {
     if !bulk_load_pending(tx)? {
         return Ok(BulkLoadEnd::NothingPending);
     }
+    // A load a crash interrupted under schema v2 had no tombstone table.
+    tx.execute_batch(LOAD_DELETED_TABLE)?;
     let end = with_temp_files_for_sorting(tx, |tx| {
         build_id_index(tx)?;
         // A tombstone deletes what the load wrote before it, not a later re-creation; done
@@ -445,7 +448,7 @@ fn build_id_index(tx: &Transaction) -> Result<()> {
 
 /// Runs `f`, which sorts every product (index builds, the duplicate check), with SQLite's
 /// temporary files. With the engine's `temp_store=MEMORY` its sorter keeps every key in
-/// RAM (~50 MB more peak RSS at 1M products); with `temp_store=FILE` it spills sorted runs
+/// RAM (peak RSS 97 MB instead of 29 MB at 1M products); with `temp_store=FILE` it spills sorted runs
 /// of about the page cache's size to a temporary file. So temporary files are used when
 /// SQLite has a directory for them, and memory as before when it has none (Android) or
 /// they fail.

@@ -255,6 +255,43 @@ mod tests {
         );
     }
 
+    /// An initial catalog load that a crash interrupted under schema v2 (indexes and
+    /// triggers dropped, no tombstone table yet) is finished when the upgraded app opens it.
+    #[test]
+    fn a_load_interrupted_under_v2_is_finished_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2-load.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "DROP INDEX products_barcode; DROP INDEX products_sku;
+                 DROP TRIGGER products_fts_insert; DROP TRIGGER products_fts_delete;
+                 DROP TRIGGER products_fts_update;
+                 INSERT INTO device_meta (key, value) VALUES ('products_bulk_load', '1');
+                 INSERT INTO products (id, barcode, name, payload, version, checksum, updated_hlc)
+                   VALUES ('p1', '111', 'Oat Milk 1L', '{}', 1, 'c1', 1);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        let found = store
+            .read(|c| crate::store::catalog::search_products(c, "oat", 5))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(!store
+            .read(crate::store::catalog::bulk_load_pending)
+            .unwrap());
+        let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
+        let tables = "'products', 'products_fts', 'products_load_deleted'";
+        assert_eq!(
+            store.read(|c| Ok(schema_of(c, tables))).unwrap(),
+            fresh.read(|c| Ok(schema_of(c, tables))).unwrap()
+        );
+    }
+
     #[test]
     fn newer_schema_is_refused_and_file_left_unchanged() {
         let dir = tempfile::tempdir().unwrap();
