@@ -245,3 +245,71 @@ async fn a_page_that_fails_to_apply_discards_the_page_fetched_behind_it() {
         .count();
     assert_eq!(downloaded, 100, "each record applied once");
 }
+
+/// The first catalog download appends without indexes; a product edited on the server
+/// while the load pages comes twice and a product deleted meanwhile comes as a tombstone.
+/// The device ends with exactly the server's catalog, indexed and searchable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_while_the_first_catalog_download_pages_end_as_on_the_server() {
+    let world = World::start();
+    let (proxy, till) = till_in_pages_of_40(&world).await;
+    world.put("product", products(0..100)).await;
+    // The first page's answer is held after the server produced it (p0..p39, p1 and p2
+    // among them); meanwhile p1 is renamed and p2 deleted, so both come again at the end.
+    proxy.inject("/api/sync/download", Fault::StallAfterForward { ms: 1_000 });
+    let syncing = tokio::spawn({
+        let till = till.clone();
+        async move { till.sync_now().await }
+    });
+    eventually("the first page is requested", || {
+        proxy.requests("/api/sync/download") == 1
+    })
+    .await;
+    world
+        .put(
+            "product",
+            json!([{"id": "p1", "name": "Renamed While Loading", "barcode": "777"}]),
+        )
+        .await;
+    world.delete("product", "p2").await;
+    let report = syncing.await.unwrap();
+    assert_eq!(report.outcome, SyncOutcome::Completed, "{report:?}");
+    assert_eq!(
+        report.downloaded, 102,
+        "100 products, p1 again and p2's tombstone: {report:?}"
+    );
+
+    let p1 = till.product_by_id("p1".into()).unwrap().unwrap();
+    assert_eq!(p1.name, "Renamed While Loading");
+    assert_eq!(
+        till.product_by_barcode("777".into()).unwrap().unwrap().id,
+        "p1"
+    );
+    assert!(till
+        .product_by_barcode("4000000001".into())
+        .unwrap()
+        .is_none());
+    assert!(till.product_by_id("p2".into()).unwrap().is_none());
+    let present = (0..100)
+        .filter(|i| till.product_by_id(format!("p{i}")).unwrap().is_some())
+        .count();
+    assert_eq!(present, 99);
+    let renamed = till.search_products("renamed".into(), 5).unwrap();
+    assert_eq!(renamed.len(), 1);
+    assert!(till
+        .search_products("number 1".into(), 200)
+        .unwrap()
+        .iter()
+        .all(|p| p.id != "p1"));
+    till.store()
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let consistency = till.check_consistency().await.unwrap();
+    assert!(consistency.consistent, "{consistency:?}");
+}
