@@ -197,27 +197,41 @@ mod tests {
         rows.collect::<rusqlite::Result<_>>().unwrap()
     }
 
+    /// A database file at schema v2 (as the previous release left it), with `sql` run on it.
+    fn v2_file(dir: &tempfile::TempDir, sql: &str) -> String {
+        let path = dir.path().join("v2.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(sql).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// The catalog's schema is exactly a fresh database's.
+    fn assert_catalog_schema_is_fresh(store: &Store) {
+        let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
+        let tables = "'products', 'products_fts', 'products_load_deleted'";
+        assert_eq!(
+            store.read(|c| Ok(schema_of(c, tables))).unwrap(),
+            fresh.read(|c| Ok(schema_of(c, tables))).unwrap()
+        );
+    }
+
     /// v3 rebuilds `products` to move the id's uniqueness into a named index: a v2 file keeps
     /// every product with its `pk` (the full-text index's key), ids stay unique, search works,
     /// and the schema ends up exactly as a fresh database's.
     #[test]
     fn a_v2_database_keeps_its_products_and_their_search_through_v3() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0]).unwrap();
-            conn.execute_batch(MIGRATIONS[1]).unwrap();
-            conn.pragma_update(None, "user_version", 2).unwrap();
-            // pk 2 was deleted earlier: pks are not renumbered by the rebuild.
-            conn.execute_batch(
-                "INSERT INTO products (pk, id, barcode, name, payload, version, checksum, updated_hlc) VALUES
-                   (1, 'p1', '111', 'Oat Milk 1L', '{}', 1, 'c1', 1),
-                   (3, 'p3', '333', 'Rye Bread', '{}', 4, 'c3', 2);",
-            )
-            .unwrap();
-        }
-        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        // pk 2 was deleted earlier: pks are not renumbered by the rebuild.
+        let path = v2_file(
+            &dir,
+            "INSERT INTO products (pk, id, barcode, name, payload, version, checksum, updated_hlc) VALUES
+               (1, 'p1', '111', 'Oat Milk 1L', '{}', 1, 'c1', 1),
+               (3, 'p3', '333', 'Rye Bread', '{}', 4, 'c3', 2);",
+        );
+        let store = Store::open(&path, Durability::Normal).unwrap();
         assert_eq!(store.read(user_version).unwrap(), SCHEMA_VERSION);
         let rows: Vec<(i64, String, i64)> = store
             .read(|c| {
@@ -247,12 +261,7 @@ mod tests {
         });
         assert!(duplicate.is_err(), "product ids stay unique");
         crate::store::test_support::assert_product_search_intact(&store);
-        let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
-        let tables = "'products', 'products_fts'";
-        assert_eq!(
-            store.read(|c| Ok(schema_of(c, tables))).unwrap(),
-            fresh.read(|c| Ok(schema_of(c, tables))).unwrap()
-        );
+        assert_catalog_schema_is_fresh(&store);
     }
 
     /// An initial catalog load that a crash interrupted under schema v2 (indexes and
@@ -260,23 +269,16 @@ mod tests {
     #[test]
     fn a_load_interrupted_under_v2_is_finished_after_the_upgrade() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2-load.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0]).unwrap();
-            conn.execute_batch(MIGRATIONS[1]).unwrap();
-            conn.pragma_update(None, "user_version", 2).unwrap();
-            conn.execute_batch(
-                "DROP INDEX products_barcode; DROP INDEX products_sku;
-                 DROP TRIGGER products_fts_insert; DROP TRIGGER products_fts_delete;
-                 DROP TRIGGER products_fts_update;
-                 INSERT INTO device_meta (key, value) VALUES ('products_bulk_load', '1');
-                 INSERT INTO products (id, barcode, name, payload, version, checksum, updated_hlc)
-                   VALUES ('p1', '111', 'Oat Milk 1L', '{}', 1, 'c1', 1);",
-            )
-            .unwrap();
-        }
-        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        let path = v2_file(
+            &dir,
+            "DROP INDEX products_barcode; DROP INDEX products_sku;
+             DROP TRIGGER products_fts_insert; DROP TRIGGER products_fts_delete;
+             DROP TRIGGER products_fts_update;
+             INSERT INTO device_meta (key, value) VALUES ('products_bulk_load', '1');
+             INSERT INTO products (id, barcode, name, payload, version, checksum, updated_hlc)
+               VALUES ('p1', '111', 'Oat Milk 1L', '{}', 1, 'c1', 1);",
+        );
+        let store = Store::open(&path, Durability::Normal).unwrap();
         let found = store
             .read(|c| crate::store::catalog::search_products(c, "oat", 5))
             .unwrap();
@@ -284,12 +286,7 @@ mod tests {
         assert!(!store
             .read(crate::store::catalog::bulk_load_pending)
             .unwrap());
-        let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
-        let tables = "'products', 'products_fts', 'products_load_deleted'";
-        assert_eq!(
-            store.read(|c| Ok(schema_of(c, tables))).unwrap(),
-            fresh.read(|c| Ok(schema_of(c, tables))).unwrap()
-        );
+        assert_catalog_schema_is_fresh(&store);
     }
 
     #[test]
