@@ -188,15 +188,6 @@ mod tests {
         crate::store::test_support::assert_product_search_intact(&store);
     }
 
-    fn schema_of(conn: &Connection, tables: &str) -> Vec<(String, String)> {
-        let sql = format!(
-            "SELECT name, sql FROM sqlite_master WHERE tbl_name IN ({tables}) AND sql IS NOT NULL ORDER BY name"
-        );
-        let mut stmt = conn.prepare(&sql).unwrap();
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        rows.collect::<rusqlite::Result<_>>().unwrap()
-    }
-
     /// A database file at schema v2 (as the previous release left it), with `sql` run on it.
     fn v2_file(dir: &tempfile::TempDir, sql: &str) -> String {
         let path = dir.path().join("v2.db");
@@ -211,10 +202,9 @@ mod tests {
     /// The catalog's schema is exactly a fresh database's.
     fn assert_catalog_schema_is_fresh(store: &Store) {
         let (_fresh_dir, fresh) = crate::store::test_support::temp_store();
-        let tables = "'products', 'products_fts', 'products_load_deleted'";
         assert_eq!(
-            store.read(|c| Ok(schema_of(c, tables))).unwrap(),
-            fresh.read(|c| Ok(schema_of(c, tables))).unwrap()
+            crate::store::test_support::catalog_schema(store),
+            crate::store::test_support::catalog_schema(&fresh)
         );
     }
 

@@ -272,6 +272,22 @@ pub(crate) mod test_support {
         (dir, store)
     }
 
+    /// The catalog's schema objects (products, its full-text index and an initial load's
+    /// tombstone table) as (name, SQL), to compare a database with a fresh one.
+    pub fn catalog_schema(store: &Store) -> Vec<(String, String)> {
+        store
+            .read(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE tbl_name IN \
+                     ('products', 'products_fts', 'products_load_deleted') \
+                     AND sql IS NOT NULL ORDER BY name",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap()
+    }
+
     /// FTS5's own check that the products' full-text index matches the table.
     pub fn assert_product_search_intact(store: &Store) {
         store
