@@ -688,7 +688,7 @@ impl Bench {
                 action: Action::Create,
                 hlc,
                 base_version: None,
-                payload: serde_json::from_str(&payload).unwrap(),
+                payload: serde_json::from_str::<serde_json::Value>(&payload).unwrap(),
                 checksum,
             }];
             let request = UploadRequest {

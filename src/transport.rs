@@ -10,6 +10,7 @@ use crate::protocol::{
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::io::Write;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -155,7 +156,7 @@ impl Transport {
 
     /// An upload's body, serialized and compressed ahead of sending (the engine does this
     /// for the next batch while the server works on the current one).
-    pub fn encode_upload(&self, request: &UploadRequest) -> EncodedBody {
+    pub fn encode_upload<P: Serialize>(&self, request: &UploadRequest<P>) -> EncodedBody {
         self.encode_body(serde_json::to_vec(request).expect("wire types serialize"))
     }
 

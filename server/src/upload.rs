@@ -136,7 +136,7 @@ fn explain_unparsable(value: Value, error: serde_json::Error) -> ApiError {
         }
         // Name the first change that does not parse, if the problem is inside one.
         for (i, change) in changes.iter().enumerate() {
-            if let Err(ce) = Change::deserialize(change) {
+            if let Err(ce) = Change::<Value>::deserialize(change) {
                 return invalid(format!("changes[{i}]: {ce}"));
             }
         }

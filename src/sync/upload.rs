@@ -8,7 +8,7 @@ use super::{Run, Syncer};
 use crate::error::{PosSyncError, Result};
 use crate::model::{hlc, ConflictPolicy, EntityType};
 use crate::protocol::{
-    batch_checksum, canonical_checksum, payload_checksum, Change, ChangeResult, ChangeStatus,
+    batch_checksum, payload_checksum, CanonicalPayload, Change, ChangeResult, ChangeStatus,
     Resolution, ResolveRequest, ServerRecord, UploadRequest, UploadResponse,
 };
 use crate::runtime::{blocking, OwnedTask};
@@ -56,8 +56,8 @@ impl Drop for ClaimGuard {
 /// A claimed batch and the request that carries it. Its rows stay SYNCING until the answer
 /// is applied; the guard returns them to PENDING if the upload is abandoned.
 struct ClaimedBatch {
+    /// The claimed rows, in the order of the request's changes.
     items: Vec<QueueItem>,
-    request: UploadRequest,
     /// The request serialized and compressed when it was claimed, off the critical path.
     body: Arc<EncodedBody>,
     guard: ClaimGuard,
@@ -100,7 +100,7 @@ impl Syncer {
                 .wait("the upload of a batch")
                 .await
                 .and_then(|response| {
-                    check_results(&batch.request, &response.results).map(|_| response)
+                    check_results(&batch.items, &response.results).map(|_| response)
                 });
             let response = match answer {
                 Ok(response) => response,
@@ -175,12 +175,7 @@ impl Syncer {
             changes,
         };
         let body = Arc::new(self.transport()?.encode_upload(&request));
-        Ok(Some(ClaimedBatch {
-            items,
-            request,
-            body,
-            guard,
-        }))
+        Ok(Some(ClaimedBatch { items, body, guard }))
     }
 
     /// A batch claimed ahead but never sent: back to PENDING, no attempt counted.
@@ -222,13 +217,7 @@ impl Syncer {
         response: UploadResponse,
     ) -> Result<i64> {
         let conflicts = blocking(|| {
-            self.apply_results(
-                run,
-                &batch.items,
-                &batch.request.changes,
-                &response.results,
-                response.server_time,
-            )
+            self.apply_results(run, &batch.items, &response.results, response.server_time)
         })?;
         let confirmed = response
             .results
@@ -256,23 +245,17 @@ impl Syncer {
     }
 
     /// The wire form of claimed rows. Customers carry the server version they were based on.
-    fn build_changes(&self, batch: &[QueueItem]) -> Result<Vec<Change>> {
+    fn build_changes(&self, batch: &[QueueItem]) -> Result<Vec<Change<CanonicalPayload>>> {
         self.store.read(|conn| {
             batch
                 .iter()
                 .map(|item| {
-                    let payload = crate::store::parse_stored(&item.payload_json)?;
-                    // Queued payloads are stored as canonical JSON, so hashing the stored
-                    // text verifies them without writing them out again; only a mismatch
-                    // is checked the long way before the row is called damaged.
-                    let intact = canonical_checksum(&item.payload_json) == item.checksum
-                        || payload_checksum(&payload) == item.checksum;
-                    if !intact {
-                        return Err(PosSyncError::Database(format!(
+                    // Verified against its checksum and sent as the stored text, unparsed.
+                    let payload = CanonicalPayload::verified(&item.payload_json, &item.checksum)
+                        .ok_or_else(|| PosSyncError::Database(format!(
                             "queued change {} no longer matches its checksum; the database may be damaged, run `pos-sync --db PATH check`",
                             item.change_id
-                        )));
-                    }
+                        )))?;
                     let base_version = match item.entity_type {
                         EntityType::Customer => customers::merge_base(conn, &item.entity_id)?
                             .map(|(version, _)| version)
@@ -321,7 +304,6 @@ impl Syncer {
         &self,
         run: &mut Run,
         batch: &[QueueItem],
-        changes: &[Change],
         results: &[ChangeResult],
         server_time: i64,
     ) -> Result<Vec<(QueueItem, ChangeResult)>> {
@@ -330,13 +312,13 @@ impl Syncer {
         let (mut failed, mut rejected) = (0, 0);
         self.store.write(|tx| {
             self.observe_server_time(tx, server_time)?;
-            for ((item, change), result) in batch.iter().zip(changes).zip(results) {
+            for (item, result) in batch.iter().zip(results) {
                 match result.status {
                     ChangeStatus::Applied | ChangeStatus::Duplicate => {
                         queue::mark_synced(tx, &item.change_id, result.version, now)?;
                         if item.entity_type == EntityType::Customer {
                             if let Some(version) = result.version {
-                                customers::confirm_upload(tx, &item.entity_id, version, &item.payload_json, &change.checksum)?;
+                                customers::confirm_upload(tx, &item.entity_id, version, &item.payload_json, &item.checksum)?;
                             }
                         }
                         history::audit(
@@ -525,17 +507,17 @@ impl Syncer {
 }
 
 /// The server must answer once per change, in order, for exactly the changes it was sent.
-fn check_results(request: &UploadRequest, results: &[ChangeResult]) -> Result<()> {
-    if results.len() != request.changes.len()
+fn check_results(sent: &[QueueItem], results: &[ChangeResult]) -> Result<()> {
+    if results.len() != sent.len()
         || results
             .iter()
-            .zip(&request.changes)
-            .any(|(r, c)| r.change_id != c.change_id)
+            .zip(sent)
+            .any(|(r, item)| r.change_id != item.change_id)
     {
         return Err(PosSyncError::Server(format!(
             "the server answered {} results for {} changes, or out of order; nothing was marked, the batch will be retried",
             results.len(),
-            request.changes.len()
+            sent.len()
         )));
     }
     Ok(())
