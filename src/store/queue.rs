@@ -154,10 +154,12 @@ pub struct BatchLimits {
     pub max_bytes: usize,
 }
 
-/// The claim query. Each state is read in seq order straight from the (status, priority,
-/// seq) index, so a claim costs the same with 100 or 1,000,000 synced rows behind it. (One
-/// query with `status = 'PENDING' OR status = 'FAILED'` scanned every row of the type and
-/// sorted it: quadratic over a backlog.) A priority is one entity type.
+/// The claim query: the rowids of the next due rows, oldest first. Each state is read in seq
+/// order straight from the (status, priority, seq) index, so a claim costs the same with 100
+/// or 1,000,000 synced rows behind it. (One query with `status = 'PENDING' OR status =
+/// 'FAILED'` scanned every row of the type and sorted it: quadratic over a backlog.) A
+/// priority is one entity type. Only rowids are merged and sorted here; selecting whole rows
+/// copied every payload through two sorters before it was read.
 fn claim_sql(one_per_record: bool) -> String {
     let one_per_record_clause = if one_per_record {
         "AND NOT EXISTS (SELECT 1 FROM sync_queue e WHERE e.entity_type = q.entity_type \
@@ -166,11 +168,13 @@ fn claim_sql(one_per_record: bool) -> String {
         ""
     };
     format!(
-        "SELECT {ITEM_COLUMNS} FROM ( \
-           SELECT * FROM (SELECT * FROM sync_queue q WHERE status = 'PENDING' AND priority = ?4 \
+        "SELECT rid FROM ( \
+           SELECT * FROM (SELECT q.rowid AS rid, q.seq AS seq FROM sync_queue q \
+             WHERE status = 'PENDING' AND priority = ?4 \
              AND entity_type = ?1 {one_per_record_clause} ORDER BY seq LIMIT ?3) \
            UNION ALL \
-           SELECT * FROM (SELECT * FROM sync_queue q WHERE status = 'FAILED' AND priority = ?4 \
+           SELECT * FROM (SELECT q.rowid AS rid, q.seq AS seq FROM sync_queue q \
+             WHERE status = 'FAILED' AND priority = ?4 \
              AND entity_type = ?1 AND COALESCE(next_attempt_at, 0) <= ?2 {one_per_record_clause} \
              ORDER BY seq LIMIT ?3) \
          ) ORDER BY seq LIMIT ?3"
@@ -188,22 +192,30 @@ pub fn claim_batch(
     now_ms: i64,
 ) -> Result<Vec<QueueItem>> {
     let one_per_record = entity_type == EntityType::Customer;
-    let sql = claim_sql(one_per_record);
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            entity_type.as_str(),
-            now_ms,
-            limits.max_items as i64,
-            entity_type.priority()
-        ],
-        item_from_row,
+    let due: Vec<i64> = tx
+        .prepare_cached(&claim_sql(one_per_record))?
+        .query_map(
+            params![
+                entity_type.as_str(),
+                now_ms,
+                limits.max_items as i64,
+                entity_type.priority()
+            ],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut read = tx.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM sync_queue WHERE rowid = ?1"
+    ))?;
+    let mut mark = tx.prepare_cached(
+        "UPDATE sync_queue SET status = 'SYNCING', attempts = attempts + 1, updated_at = ?2 \
+         WHERE rowid = ?1",
     )?;
     let mut batch = Vec::new();
     let mut bytes = 0usize;
     let mut seen = HashSet::new();
-    for row in rows {
-        let item = row?;
+    for rowid in due {
+        let mut item = read.query_row([rowid], item_from_row)?;
         let size = item.payload_bytes as usize;
         if !batch.is_empty() && bytes + size > limits.max_bytes {
             break;
@@ -211,17 +223,11 @@ pub fn claim_batch(
         if one_per_record && !seen.insert(item.entity_id.clone()) {
             continue;
         }
-        bytes += size;
-        batch.push(item);
-    }
-    let mut mark = tx.prepare_cached(
-        "UPDATE sync_queue SET status = 'SYNCING', attempts = attempts + 1, updated_at = ?2 \
-         WHERE id = ?1",
-    )?;
-    for item in &mut batch {
-        mark.execute(params![item.change_id, now_ms])?;
+        mark.execute(params![rowid, now_ms])?;
         item.status = SyncState::Syncing;
         item.attempts += 1;
+        bytes += size;
+        batch.push(item);
     }
     Ok(batch)
 }
@@ -338,13 +344,16 @@ pub fn retry_failed_now(tx: &Transaction, now_ms: i64) -> Result<usize> {
     )?)
 }
 
+/// Purges through the partial index of synced rows by age. Left to itself SQLite picks the
+/// claim index (`status = 'SYNCED'`) and reads every synced row to test its age: at the
+/// end of every sync cycle, over a week of retained sales.
+const PURGE_SQL: &str =
+    "DELETE FROM sync_queue INDEXED BY sync_queue_synced WHERE status = 'SYNCED' AND synced_at < ?1";
+
 /// Deletes SYNCED rows older than the retention period. Unsynced rows are never deleted.
 /// The cutoff is remembered so the integrity check knows which sales may lack a queue row.
 pub fn purge_synced(tx: &Transaction, older_than_ms: i64) -> Result<usize> {
-    let purged = tx.execute(
-        "DELETE FROM sync_queue WHERE status = 'SYNCED' AND synced_at < ?1",
-        [older_than_ms],
-    )?;
+    let purged = tx.prepare_cached(PURGE_SQL)?.execute([older_than_ms])?;
     tx.prepare_cached(
         "INSERT INTO device_meta (key, value) VALUES ('purged_synced_before', ?1) \
          ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
@@ -384,14 +393,30 @@ pub fn items(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Whether anything is waiting: one lookup per state in the claim index (an OR of the states
+/// made SQLite walk every queued row of the type, synced ones included).
+const HAS_DUE_SQL: &str = "SELECT \
+     EXISTS (SELECT 1 FROM sync_queue WHERE status = 'PENDING' AND priority = ?3 AND entity_type = ?1) \
+     OR EXISTS (SELECT 1 FROM sync_queue WHERE status = 'FAILED' AND priority = ?3 \
+       AND entity_type = ?1 AND COALESCE(next_attempt_at, 0) <= ?2)";
+
 /// Whether anything is waiting to be uploaded now (PENDING or a due FAILED row).
 pub fn has_due(conn: &Connection, entity_type: EntityType, now_ms: i64) -> Result<bool> {
+    Ok(conn.prepare_cached(HAS_DUE_SQL)?.query_row(
+        params![entity_type.as_str(), now_ms, entity_type.priority()],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many changes are not synced yet (any state but SYNCED), counted on the claim index
+/// alone: the end of every sync cycle reports it.
+pub fn unsynced_count(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM sync_queue WHERE entity_type = ?1 AND \
-             (status = 'PENDING' OR (status = 'FAILED' AND COALESCE(next_attempt_at, 0) <= ?2)))",
+            "SELECT COUNT(*) FROM sync_queue \
+             WHERE status IN ('PENDING', 'SYNCING', 'FAILED', 'CONFLICT')",
         )?
-        .query_row(params![entity_type.as_str(), now_ms], |r| r.get(0))?)
+        .query_row([], |r| r.get(0))?)
 }
 
 /// When the earliest FAILED row becomes due, so the scheduler can wake up for it.
@@ -625,6 +650,80 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    /// The queries run at the end of every cycle stay on index ranges of their own states:
+    /// a week of retained synced rows must not be read each time.
+    #[test]
+    fn cycle_end_queries_do_not_walk_the_synced_rows() {
+        let (_d, store) = temp_store();
+        let plan = |sql: &str| -> Vec<String> {
+            store
+                .read(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map([], |r| r.get(3))?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+                })
+                .unwrap()
+        };
+        let has_due = plan(
+            &HAS_DUE_SQL
+                .replace("?1", "'sale'")
+                .replace("?2", "0")
+                .replace("?3", "1"),
+        );
+        assert_eq!(
+            has_due
+                .iter()
+                .filter(|d| d.contains("USING INDEX sync_queue_claim (status=? AND priority=?)"))
+                .count(),
+            2,
+            "{has_due:?}"
+        );
+        let purge = plan(&PURGE_SQL.replace("?1", "0"));
+        assert!(
+            purge
+                .iter()
+                .any(|d| d.contains("USING INDEX sync_queue_synced (synced_at<?)")),
+            "{purge:?}"
+        );
+        let count = plan("SELECT COUNT(*) FROM sync_queue WHERE status IN ('PENDING', 'SYNCING', 'FAILED', 'CONFLICT')");
+        assert!(
+            count
+                .iter()
+                .all(|d| d.contains("COVERING INDEX sync_queue_claim")),
+            "{count:?}"
+        );
+    }
+
+    #[test]
+    fn due_and_unsynced_counts_follow_the_states() {
+        let (_d, store) = temp_store();
+        let due = |now| store.read(|c| has_due(c, EntityType::Sale, now)).unwrap();
+        let unsynced = || store.read(unsynced_count).unwrap();
+        assert!(!due(0));
+        let id = queue(&store, EntityType::Sale, "s", 1);
+        queue(&store, EntityType::StockAdjustment, "x", 1);
+        assert!(due(0));
+        assert_eq!(unsynced(), 2);
+        store
+            .write(|tx| claim_batch(tx, EntityType::Sale, BIG, 5))
+            .unwrap();
+        assert!(!due(5), "claimed rows are not due");
+        let policy = RetryPolicy {
+            base_ms: 1_000,
+            max_ms: 1_000,
+            rejected_max_ms: 1_000,
+        };
+        store
+            .write(|tx| mark_failed(tx, &id, "offline", false, &policy, 10))
+            .unwrap();
+        assert!(!due(10), "waits for its backoff");
+        assert!(due(10 + 1_000));
+        assert_eq!(unsynced(), 2);
+        store.write(|tx| mark_synced(tx, &id, None, 20)).unwrap();
+        assert!(!due(i64::MAX));
+        assert_eq!(unsynced(), 1);
     }
 
     #[test]

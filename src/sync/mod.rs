@@ -357,11 +357,8 @@ impl Syncer {
             *self.backoff.lock().unwrap_or_else(|p| p.into_inner()) = Backoff::default();
             self.events.set_last_sync(now);
         }
-        if let Ok(stats) = self
-            .store
-            .read(|c| queue::stats(c, &self.settings.health, now))
-        {
-            run.report.remaining = stats.pending + stats.syncing + stats.failed + stats.conflict;
+        if let Ok(unsynced) = self.store.read(queue::unsynced_count) {
+            run.report.remaining = unsynced;
         }
         run.report.duration_ms = (now - started).max(0);
         let phase = match run.report.outcome {
