@@ -107,10 +107,16 @@ impl Db {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             // A change the server acknowledged must survive a power cut: devices drop it.
             conn.pragma_update(None, "synchronous", "FULL")?;
-            // Records and applied change ids are keyed by random UUIDs, so every upload
-            // touches index pages all over the file: with SQLite's 2 MB default cache most
-            // of them were read back from the OS on every batch. A server can spare 64 MB.
-            conn.pragma_update(None, "cache_size", -64 * 1024)?;
+            // Records are keyed by ids the devices choose (random UUIDs), so every upload
+            // touches index pages all over the file. With a 64 MB cache, once a store's file
+            // outgrew it (about 40k sales) each batch read pages back from the OS again and
+            // applying a batch took twice as long by 100k; a server can spare 256 MB.
+            conn.pragma_update(None, "cache_size", -256 * 1024)?;
+            // A checkpoint copies each page once however many batches rewrote it since the
+            // last one: at SQLite's default (every 4 MB of log) the same hot index pages
+            // were copied every few batches, and committing a batch took twice as long by
+            // 100k sales. A 64 MB log is nothing for a server.
+            conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
             conn
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -378,17 +384,55 @@ impl StoreTx<'_> {
         let payload_value = payload.cloned().unwrap_or(Value::Null);
         // Stored as canonical JSON, written once for both the text and its checksum.
         let canonical = canonical_json(&payload_value);
-        let record = ServerRecord {
+        let checksum = canonical_checksum(&canonical);
+        let text = payload.map(|_| canonical.as_str());
+        let version =
+            self.write_version(entity_type, entity_id, old, text, &checksum, updated_hlc)?;
+        Ok(ServerRecord {
             entity_type,
             entity_id: entity_id.to_string(),
-            version: old.as_ref().map_or(0, |(version, ..)| *version) + 1,
+            version,
             deleted: payload.is_none(),
             updated_hlc,
-            checksum: canonical_checksum(&canonical),
+            checksum,
             payload: payload_value,
-        };
+        })
+    }
+
+    /// Writes version 1 of a record the caller has just looked up and found missing, from
+    /// the canonical text and checksum it already verified (an uploaded sale or stock
+    /// adjustment): no second lookup and no second serialization of the payload.
+    pub fn insert_new_record(
+        &mut self,
+        entity_type: EntityType,
+        entity_id: &str,
+        canonical: &str,
+        checksum: &str,
+        updated_hlc: i64,
+    ) -> rusqlite::Result<i64> {
+        self.write_version(
+            entity_type,
+            entity_id,
+            None,
+            Some(canonical),
+            checksum,
+            updated_hlc,
+        )
+    }
+
+    /// Writes the version after `old` (`canonical: None` = tombstone) and moves the drift
+    /// aggregates from the old live contribution to the new one. Returns the new version.
+    fn write_version(
+        &mut self,
+        entity_type: EntityType,
+        entity_id: &str,
+        old: Option<(i64, bool, String)>,
+        canonical: Option<&str>,
+        checksum: &str,
+        updated_hlc: i64,
+    ) -> rusqlite::Result<i64> {
+        let version = old.as_ref().map_or(0, |(version, ..)| *version) + 1;
         let seq = self.next_seq()?;
-        let payload_text = payload.map(|_| canonical);
         self.tx.prepare_cached(
             "INSERT INTO records
                 (store_id, entity_type, entity_id, version, deleted, updated_hlc, payload, checksum, seq)
@@ -402,25 +446,24 @@ impl StoreTx<'_> {
                 self.store_id,
                 entity_type.as_str(),
                 entity_id,
-                record.version,
-                record.deleted,
-                record.updated_hlc,
-                payload_text,
-                record.checksum,
+                version,
+                canonical.is_none(),
+                updated_hlc,
+                canonical,
+                checksum,
                 seq
             ],
         )?;
-        // Drift aggregates: remove the old live contribution, add the new one.
         let (count_delta, sum_delta) = self.stat_deltas.entry(entity_type).or_default();
         if let Some((_, false, old_checksum)) = &old {
             *count_delta -= 1;
             *sum_delta = sum_delta.wrapping_sub(drift_checksum(old_checksum));
         }
-        if !record.deleted {
+        if canonical.is_some() {
             *count_delta += 1;
-            *sum_delta = sum_delta.wrapping_add(drift_checksum(&record.checksum));
+            *sum_delta = sum_delta.wrapping_add(drift_checksum(checksum));
         }
-        Ok(record)
+        Ok(version)
     }
 
     /// The result stored for a change id, with the store it was applied in.

@@ -206,7 +206,8 @@ pub fn apply_change(
         ));
     }
     let canonical = canonical_json(&change.payload);
-    if !canonical_checksum(&canonical).eq_ignore_ascii_case(&change.checksum) {
+    let checksum = canonical_checksum(&canonical);
+    if !checksum.eq_ignore_ascii_case(&change.checksum) {
         return Ok((
             rejected(
                 change,
@@ -228,7 +229,9 @@ pub fn apply_change(
         ));
     }
     match change.entity_type {
-        EntityType::Sale | EntityType::StockAdjustment => apply_append_only(tx, device_id, change),
+        EntityType::Sale | EntityType::StockAdjustment => {
+            apply_append_only(tx, device_id, change, &canonical, &checksum)
+        }
         EntityType::Customer => apply_customer(tx, device_id, change),
         other => Ok((
             rejected(
@@ -318,10 +321,13 @@ pub fn stock_effects(
 }
 
 /// Sales and stock adjustments: created once, never edited; the device is the truth.
+/// `canonical` and `checksum` are the payload's, already verified by `apply_change`.
 fn apply_append_only(
     tx: &mut StoreTx<'_>,
     device_id: &str,
     change: &Change,
+    canonical: &str,
+    checksum: &str,
 ) -> rusqlite::Result<Outcome> {
     let kind = change.entity_type;
     if change.action != Action::Create {
@@ -345,28 +351,29 @@ fn apply_append_only(
         return Ok((outcome, None));
     }
     let stamp = tx.stamp(change.hlc);
-    let record = tx.put_record(kind, &change.entity_id, Some(&change.payload), stamp)?;
+    let version = tx.insert_new_record(kind, &change.entity_id, canonical, checksum, stamp)?;
     for (product, delta) in &effects {
         tx.add_stock(product, delta)?;
     }
-    applied(tx, device_id, change, &record)
+    applied(tx, device_id, change, version)
 }
 
+/// The change was written as `version` of its record.
 fn applied(
     tx: &mut StoreTx<'_>,
     device_id: &str,
     change: &Change,
-    record: &ServerRecord,
+    version: i64,
 ) -> rusqlite::Result<Outcome> {
-    let outcome = with_version(change, ChangeStatus::Applied, record.version);
+    let outcome = with_version(change, ChangeStatus::Applied, version);
     tx.record_applied(device_id, &outcome)?;
     Ok((
         outcome,
         Some(WrittenChange {
-            entity_type: record.entity_type,
-            entity_id: record.entity_id.clone(),
+            entity_type: change.entity_type,
+            entity_id: change.entity_id.clone(),
             change_id: Some(change.change_id.clone()),
-            version: record.version,
+            version,
         }),
     ))
 }
@@ -465,7 +472,7 @@ fn apply_customer(
         (Action::Create, None) => {
             let stamp = tx.stamp(change.hlc);
             let record = tx.put_record(kind, &change.entity_id, Some(&change.payload), stamp)?;
-            applied(tx, device_id, change, &record)
+            applied(tx, device_id, change, record.version)
         }
         (Action::Create | Action::Update, Some(r)) if same_payload(&r) => {
             applied_noop(tx, device_id, change, r.version)
@@ -501,7 +508,7 @@ fn apply_customer(
             let stamp = tx.stamp(change.hlc);
             let payload = (change.action == Action::Update).then_some(&change.payload);
             let record = tx.put_record(kind, &change.entity_id, payload, stamp)?;
-            applied(tx, device_id, change, &record)
+            applied(tx, device_id, change, record.version)
         }
         (Action::Delete, None) => applied_noop(tx, device_id, change, 0),
         (Action::Delete, Some(r)) if r.deleted => applied_noop(tx, device_id, change, r.version),
