@@ -289,8 +289,9 @@ struct DownloadedTable {
     table: &'static str,
     key: &'static str,
     columns: &'static [&'static str],
-    /// The journal insert, built from the columns on first use.
+    /// The journal inserts for one record and for a page, built from the columns on first use.
     journal_sql: OnceLock<String>,
+    page_journal_sql: OnceLock<String>,
 }
 
 static PRODUCTS: DownloadedTable = DownloadedTable {
@@ -307,6 +308,7 @@ static PRODUCTS: DownloadedTable = DownloadedTable {
         "updated_hlc",
     ],
     journal_sql: OnceLock::new(),
+    page_journal_sql: OnceLock::new(),
 };
 static PRICES: DownloadedTable = DownloadedTable {
     table: "prices",
@@ -323,6 +325,7 @@ static PRICES: DownloadedTable = DownloadedTable {
         "updated_hlc",
     ],
     journal_sql: OnceLock::new(),
+    page_journal_sql: OnceLock::new(),
 };
 static CUSTOMERS: DownloadedTable = DownloadedTable {
     table: "customers",
@@ -339,12 +342,14 @@ static CUSTOMERS: DownloadedTable = DownloadedTable {
         "checksum",
     ],
     journal_sql: OnceLock::new(),
+    page_journal_sql: OnceLock::new(),
 };
 static REPORTS: DownloadedTable = DownloadedTable {
     table: "reports",
     key: "key",
     columns: &["key", "payload", "version", "checksum", "updated_hlc"],
     journal_sql: OnceLock::new(),
+    page_journal_sql: OnceLock::new(),
 };
 
 fn downloaded_table(entity_type: EntityType) -> Result<&'static DownloadedTable> {
@@ -366,16 +371,52 @@ fn table_of(entity_type: EntityType) -> Result<(&'static str, &'static str)> {
 }
 
 impl DownloadedTable {
-    /// Journals the row as a JSON object of its columns, or NULL when it does not exist,
-    /// in one statement: SQLite reads the row and writes the object, no copy through Rust.
-    /// TEXT columns (JSON payloads included) become JSON strings, INTEGER numbers, NULL null.
+    /// The row whose key is `key_expr` as a JSON object of its columns, or NULL when it does
+    /// not exist: SQLite reads the row and writes the object, no copy through Rust. TEXT
+    /// columns (JSON payloads included) become JSON strings, INTEGER numbers, NULL null.
+    fn row_object_sql(&self, key_expr: &str) -> String {
+        let pairs: Vec<String> = self.columns.iter().map(|c| format!("'{c}', {c}")).collect();
+        format!(
+            "(SELECT json_object({}) FROM {} WHERE {} = {key_expr})",
+            pairs.join(", "),
+            self.table,
+            self.key
+        )
+    }
+
+    /// Journals one record's row in one statement.
     fn journal_sql(&self) -> &str {
         self.journal_sql.get_or_init(|| {
-            let pairs: Vec<String> = self.columns.iter().map(|c| format!("'{c}', {c}")).collect();
             format!(
                 "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) \
-                 VALUES (?1, ?2, ?3, (SELECT json_object({}) FROM {} WHERE {} = ?3))",
-                pairs.join(", "),
+                 VALUES (?1, ?2, ?3, {})",
+                self.row_object_sql("?3")
+            )
+        })
+    }
+
+    /// Journals the rows of a page's ids (`?3`, a JSON array) as one page entry. The text
+    /// is concatenated, not built with `json_object`/`json_array`/`json_group_array`:
+    /// SQLite's JSON functions parse each nested value again, which made the journal a
+    /// sixth of a page's apply. `json_quote` writes each column as `json_object` would.
+    fn page_journal_sql(&self) -> &str {
+        self.page_journal_sql.get_or_init(|| {
+            let fields: Vec<String> = self
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let comma = if i == 0 { "" } else { "," };
+                    format!("'{comma}\"{c}\":' || json_quote({c})")
+                })
+                .collect();
+            format!(
+                "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) \
+                 SELECT ?1, ?2, '', '[' || group_concat('[' || json_quote(j.value) || ',' || \
+                   COALESCE((SELECT '{{' || {} || '}}' FROM {} WHERE {} = j.value), 'null') \
+                   || ']', ',' ORDER BY j.key) || ']' \
+                 FROM json_each(?3) j",
+                fields.join(" || "),
                 self.table,
                 self.key
             )
@@ -430,16 +471,50 @@ pub fn journal_pre_image(
     Ok(())
 }
 
-/// Journals "absent" as the pre-image of a record an initial load writes, without looking
-/// it up: its table was empty when the load began. (A record the load writes twice gets
-/// "absent" twice; rolling the run back still empties the table, which is what it was.)
-pub fn journal_absent(
+/// Journals the pre-images of a page of downloaded records before it is applied, as one
+/// page entry: an empty `entity_id` and a `pre_image` array of `[id, row or null]`. One row
+/// per record (its insert, its index entry) cost as much of a page's apply as copying the
+/// rows themselves. Customers are journaled record by record: a page skips the customers
+/// with local edits, and their pre-images must not be restored over those edits.
+pub fn journal_page_pre_images(
     tx: &Transaction,
     run_id: &str,
     entity_type: EntityType,
-    id: &str,
+    ids: &[&str],
 ) -> Result<()> {
-    journal(tx, run_id, entity_type, id, None)
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = downloaded_table(entity_type)?.page_journal_sql();
+    tx.prepare_cached(sql)?.execute(params![
+        run_id,
+        entity_type.as_str(),
+        serde_json::to_string(ids).expect("a list of strings serializes")
+    ])?;
+    Ok(())
+}
+
+/// Journals "absent" as the pre-image of every record of a page an initial load writes,
+/// without looking them up: its table was empty when the load began. (A record the load
+/// writes twice gets "absent" twice; rolling the run back still empties the table, which is
+/// what it was.)
+pub fn journal_page_absent(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+    ids: &[&str],
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let absent: Vec<(&str, ())> = ids.iter().map(|id| (*id, ())).collect();
+    journal(
+        tx,
+        run_id,
+        entity_type,
+        "",
+        Some(serde_json::to_string(&absent).expect("a list of strings serializes")),
+    )
 }
 
 fn journal(
@@ -478,25 +553,43 @@ pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize
             "sync run '{run_id}' downloaded nothing that can be rolled back (or was already rolled back)"
         )));
     }
+    let mut restored = 0;
     for (entity, id, pre) in &entries {
         let entity_type: EntityType = entity
             .parse()
             .map_err(|e: crate::model::UnknownEntityType| PosSyncError::Database(e.to_string()))?;
         let pre = pre.as_deref().map(crate::store::parse_stored).transpose()?;
-        restore(tx, entity_type, id, pre.as_ref())?;
-        audit(
-            tx,
-            &AuditEntry {
-                at_ms: now_ms,
-                run_id: Some(run_id.to_owned()),
-                event: "rolled_back".into(),
-                entity_type,
-                entity_id: id.clone(),
-                change_id: None,
-                version: None,
-                detail: None,
-            },
-        )?;
+        let records: Vec<(&str, Option<&Value>)> = match &pre {
+            // A page entry: its records newest (last applied) first, like the entries.
+            Some(Value::Array(page)) if id.is_empty() => page
+                .iter()
+                .rev()
+                .map(|entry| match entry.as_array().map(Vec::as_slice) {
+                    Some([Value::String(id), row]) => Ok((id.as_str(), Some(row))),
+                    _ => Err(PosSyncError::Database(format!(
+                        "an undo journal page of run '{run_id}' is damaged; the run cannot be rolled back"
+                    ))),
+                })
+                .collect::<Result<_>>()?,
+            pre => vec![(id.as_str(), pre.as_ref())],
+        };
+        for (id, row) in records {
+            restore(tx, entity_type, id, row)?;
+            audit(
+                tx,
+                &AuditEntry {
+                    at_ms: now_ms,
+                    run_id: Some(run_id.to_owned()),
+                    event: "rolled_back".into(),
+                    entity_type,
+                    entity_id: id.to_owned(),
+                    change_id: None,
+                    version: None,
+                    detail: None,
+                },
+            )?;
+            restored += 1;
+        }
     }
     for (entity, token) in &tokens {
         tx.prepare_cached(
@@ -510,7 +603,7 @@ pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize
         "UPDATE sync_log SET status = 'ROLLED_BACK' WHERE run_id = ?1 AND direction IN ('download', 'both')",
         [run_id],
     )?;
-    Ok(entries.len())
+    Ok(restored)
 }
 
 // ----------------------------------------------------------------------------- drift
@@ -567,7 +660,7 @@ mod tests {
     fn rolling_back_an_initial_load_journaled_as_absent_empties_the_catalog() {
         let (_d, store) = temp_store();
         let load = |tx: &Transaction, rec: &ServerRecord| {
-            journal_absent(tx, "load", rec.entity_type, &rec.entity_id)?;
+            journal_page_absent(tx, "load", rec.entity_type, &[rec.entity_id.as_str()])?;
             let doc = crate::documents::Document::new(rec.payload.clone())?;
             catalog::load_product(tx, rec, Some(&doc))
         };
@@ -652,6 +745,80 @@ mod tests {
         assert_eq!(audit.iter().filter(|a| a.event == "rolled_back").count(), 2);
     }
 
+    /// A page journals its records' pre-images as one entry before it is applied; rolling
+    /// the run back walks its pages newest first, so a record two pages changed ends as it
+    /// was before the first (here: absent), and a record the page created is removed.
+    #[test]
+    fn rolling_back_page_journals_restores_what_each_page_found() {
+        let (_d, store) = temp_store();
+        let page = |tx: &Transaction, run: &str, records: &[ServerRecord]| -> Result<()> {
+            let ids: Vec<&str> = records.iter().map(|r| r.entity_id.as_str()).collect();
+            journal_page_pre_images(tx, run, EntityType::Product, &ids)?;
+            for rec in records {
+                catalog::apply_server_record(tx, rec)?;
+            }
+            Ok(())
+        };
+        store
+            .write(|tx| page(tx, "run1", &[product("p1", 1, "Apple Juice")]))
+            .unwrap();
+        let before = store.read(|c| catalog::product_by_id(c, "p1")).unwrap();
+        store
+            .write(|tx| {
+                page(
+                    tx,
+                    "run2",
+                    &[product("p1", 2, "Orange Juice"), product("p2", 1, "Banana")],
+                )?;
+                page(tx, "run2", &[product("p2", 2, "Green Banana")])?;
+                set_token(tx, "run2", EntityType::Product, "v1.3", 20)
+            })
+            .unwrap();
+        let entries: i64 = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM undo_journal WHERE run_id = 'run2'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(entries, 2, "one journal entry per page");
+        assert_eq!(store.write(|tx| rollback_run(tx, "run2", 30)).unwrap(), 3);
+        assert_eq!(
+            store.read(|c| catalog::product_by_id(c, "p1")).unwrap(),
+            before
+        );
+        assert!(store
+            .read(|c| catalog::product_by_id(c, "p2"))
+            .unwrap()
+            .is_none());
+        assert!(store
+            .read(|c| catalog::search_products(c, "banana", 5))
+            .unwrap()
+            .is_empty());
+        let audit = store.read(|c| recent_audit(c, 10)).unwrap();
+        assert_eq!(audit.iter().filter(|a| a.event == "rolled_back").count(), 3);
+        // A damaged page entry is refused with a clear error, restoring nothing.
+        store
+            .write(|tx| {
+                page(tx, "run3", &[product("p1", 3, "Pear Juice")])?;
+                tx.execute(
+                    "UPDATE undo_journal SET pre_image = '[[1, null]]' WHERE run_id = 'run3'",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let err = store.write(|tx| rollback_run(tx, "run3", 40)).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+        let p1 = store
+            .read(|c| catalog::product_by_id(c, "p1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p1.name, "Pear Juice");
+    }
+
     /// The pre-image columns are every column of each downloaded table but `pk`.
     #[test]
     fn pre_images_keep_every_column_of_the_downloaded_tables() {
@@ -713,6 +880,64 @@ mod tests {
             .unwrap();
         assert_ne!(store.read(row).unwrap(), before);
         store.write(|tx| rollback_run(tx, "r", 2)).unwrap();
+        assert_eq!(store.read(row).unwrap(), before);
+    }
+
+    /// A page entry writes each row exactly as `json_object` does (quotes, backslashes,
+    /// control characters, non-ASCII, NULLs, integers), and the row comes back from it
+    /// column for column.
+    #[test]
+    fn a_page_journal_keeps_rows_exactly() {
+        let (_d, store) = temp_store();
+        let row = |c: &Connection| -> Result<Vec<rusqlite::types::Value>> {
+            Ok(c.query_row(
+                "SELECT id, sku, barcode, name, payload, version, checksum, updated_hlc \
+                 FROM products WHERE id = 'p\"1'",
+                [],
+                |r| (0..8).map(|i| r.get(i)).collect(),
+            )?)
+        };
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
+                     VALUES ('p\"1', NULL, '4006381333931', 'Tee \"Grün\" \\ ' || char(9) || char(1), \
+                     '{\"id\":\"p\\\"1\",\"tags\":[1,2.5]}', 7, 'abc', 1700000000000123)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let before = store.read(row).unwrap();
+        let table = downloaded_table(EntityType::Product).unwrap();
+        let reference: Value = store
+            .read(|c| {
+                let sql = format!("SELECT {}", table.row_object_sql("'p\"1'"));
+                let text: String = c.query_row(&sql, [], |r| r.get(0))?;
+                crate::store::parse_stored(&text)
+            })
+            .unwrap();
+        store
+            .write(|tx| {
+                journal_page_pre_images(tx, "r", EntityType::Product, &["p\"1", "missing"])?;
+                tx.execute(
+                    "UPDATE products SET name = 'Other', sku = 'S', payload = '{}', version = 9 \
+                     WHERE id = 'p\"1'",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let page: Value = store
+            .read(|c| {
+                let text: String =
+                    c.query_row("SELECT pre_image FROM undo_journal", [], |r| r.get(0))?;
+                crate::store::parse_stored(&text)
+            })
+            .unwrap();
+        assert_eq!(page, json!([["p\"1", reference], ["missing", null]]));
+        assert_ne!(store.read(row).unwrap(), before);
+        assert_eq!(store.write(|tx| rollback_run(tx, "r", 2)).unwrap(), 2);
         assert_eq!(store.read(row).unwrap(), before);
     }
 

@@ -117,8 +117,19 @@ impl Syncer {
         let page = &verified.page;
         let now = self.now();
         let mut applied = 0;
+        // Catalog pages journal their pre-images as one entry; customers record by record
+        // (see `history::journal_page_pre_images`).
+        let journal_by_page = page.entity_type != EntityType::Customer;
         self.store.write(|tx| {
             self.observe_server_time(tx, page.server_time)?;
+            if journal_by_page {
+                let ids: Vec<&str> = page.records.iter().map(|r| r.entity_id.as_str()).collect();
+                if bulk {
+                    history::journal_page_absent(tx, &run.id, page.entity_type, &ids)?;
+                } else {
+                    history::journal_page_pre_images(tx, &run.id, page.entity_type, &ids)?;
+                }
+            }
             let mut newest_hlc = 0;
             for (record, doc) in page.records.iter().zip(&verified.docs) {
                 newest_hlc = newest_hlc.max(record.updated_hlc);
@@ -132,9 +143,7 @@ impl Syncer {
                     // upload and be decided there; overwriting it now would lose the edit.
                     continue;
                 }
-                if bulk {
-                    history::journal_absent(tx, &run.id, record.entity_type, &record.entity_id)?;
-                } else {
+                if !journal_by_page {
                     history::journal_pre_image(tx, &run.id, record.entity_type, &record.entity_id)?;
                 }
                 if record.entity_type == EntityType::Customer {

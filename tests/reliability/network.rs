@@ -199,7 +199,9 @@ async fn network_fault_campaign() {
         .store()
         .read(|c| {
             Ok(c.query_row(
-                "SELECT COUNT(*), COALESCE(SUM(pre_image LIKE '%tampered%'), 0) FROM undo_journal",
+                // A page entry (empty entity_id) holds the pre-images of all its records.
+                "SELECT COALESCE(SUM(CASE WHEN entity_id = '' THEN json_array_length(pre_image) \
+                 ELSE 1 END), 0), COALESCE(SUM(pre_image LIKE '%tampered%'), 0) FROM undo_journal",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?)
