@@ -224,6 +224,46 @@ async fn listeners_get_the_current_status_then_every_change() {
     );
 }
 
+/// Progress reaches listeners at most every 100 ms (each report reads the queue's
+/// statistics), but the first one of a step and the final status always arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reports_are_spaced_but_the_first_and_the_end_arrive() {
+    let world = World::start();
+    let mut config = world.config(TILL_1, &world.url());
+    config.upload_batch_size = 1;
+    config.max_upload_batches_per_cycle = 100;
+    let till = SyncEngine::open(config).unwrap();
+    let sales = 60;
+    for i in 0..sales {
+        till.record_sale(sale(&format!("spaced-{i}"), "p1", 1))
+            .unwrap();
+    }
+    let statuses = Arc::new(Statuses::default());
+    let handle = till.subscribe_status(statuses.clone());
+    let started = std::time::Instant::now();
+    let report = till.sync_now().await;
+    let elapsed_ms = started.elapsed().as_millis() as usize;
+    handle.cancel();
+    assert_eq!(report.uploaded, sales as i64, "{report:?}");
+    let seen = statuses.0.lock().unwrap();
+    let progress: Vec<i64> = seen
+        .iter()
+        .filter(|s| s.phase == SyncPhase::Uploading && s.progress > 0)
+        .map(|s| s.progress)
+        .collect();
+    assert_eq!(progress.first(), Some(&1), "the first batch is reported");
+    assert!(
+        progress.len() <= elapsed_ms / 100 + 1,
+        "{} progress reports in {elapsed_ms} ms",
+        progress.len()
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.phase, last.queue.pending, last.queue.synced),
+        (SyncPhase::Idle, 0, sales as i64)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_sync_runs_on_start_on_reconnect_and_on_the_retry_timer() {
     let world = World::start();
