@@ -39,6 +39,7 @@ const ADMIN: &str = "bench-admin";
 /// Every device the harness uses: (token, device id, store id).
 const DEVICES: &[(&str, &str, &str)] = &[
     ("t-up", "till-up", "UP"),
+    ("t-up-ui", "till-up-ui", "UPUI"),
     ("t-naive", "till-naive", "UP"),
     ("t-wan", "till-wan", "UP"),
     ("t-naive-wan", "till-naive-wan", "UP"),
@@ -225,6 +226,17 @@ fn main() {
     server.shutdown();
     let _ = std::fs::remove_dir_all(work);
     println!("harness finished in {:.0} s", t0.elapsed().as_secs_f64());
+}
+
+/// A status listener that only counts what it is sent.
+#[derive(Default)]
+struct StatusCounter(std::sync::atomic::AtomicUsize);
+
+impl pos_sync::sync::events::SyncStatusListener for StatusCounter {
+    fn on_status(&self, _: pos_sync::sync::events::SyncStatus) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn on_conflict(&self, _: pos_sync::store::conflicts::Conflict) {}
 }
 
 fn secs(d: Duration) -> f64 {
@@ -732,17 +744,7 @@ impl Bench {
             "upload {} queued sales (loopback), naive client {}",
             s.upload, s.naive_loopback
         );
-        let before = self.server_count("till-up", EntityType::Sale);
-        let engine = self.device("till-up", &url, |_| {});
-        self.queue_sales(&engine, "till-up", s.upload);
-        let (d, up, _) = self.sync_all(&engine);
-        assert_eq!(up as usize, s.upload);
-        let after = self.server_count("till-up", EntityType::Sale);
-        assert_eq!(
-            (after - before) as usize,
-            s.upload,
-            "every sale reached the server once"
-        );
+        let d = self.upload_all(&url, "till-up", false);
         let naive = self.naive_upload("till-naive", &url, s.naive_loopback);
         let (re, rn) = (rate(s.upload, d), rate(s.naive_loopback, naive));
         self.row(
@@ -754,6 +756,23 @@ impl Bench {
                 ratio: Some(re / rn),
                 target: "≥ 20,000 changes/s".into(),
                 met: Some(re >= 20_000.0),
+            },
+        );
+        // An app shows the sync status, and every status it is sent carries the queue's
+        // statistics: the same upload with a listener attached, beside the one without.
+        let with_listener = rate(s.upload, self.upload_all(&url, "till-up-ui", true));
+        self.row(
+            "sync",
+            Row {
+                what: format!(
+                    "upload {} queued sales, loopback, with a status listener (as in an app)",
+                    count(s.upload)
+                ),
+                engine: fmt_rate(with_listener, "changes/s"),
+                baseline: fmt_rate(re, "changes/s (no listener)"),
+                ratio: Some(with_listener / re),
+                target: String::new(),
+                met: None,
             },
         );
 
@@ -781,6 +800,33 @@ impl Bench {
                 100.0,
             ),
         );
+    }
+
+    /// Queues the upload size of sales on a new device and syncs them all; checks the server
+    /// got each once. With `listen`, a status listener is attached for the sync.
+    fn upload_all(&mut self, url: &str, device: &str, listen: bool) -> Duration {
+        let n = self.sizes.upload;
+        let before = self.server_count(device, EntityType::Sale);
+        let engine = self.device(device, url, |_| {});
+        self.queue_sales(&engine, device, n);
+        let statuses = Arc::new(StatusCounter::default());
+        let subscription = listen.then(|| engine.subscribe_status(statuses.clone()));
+        let (d, up, _) = self.sync_all(&engine);
+        if let Some(subscription) = subscription {
+            subscription.cancel();
+            self.notes.push(format!(
+                "The upload with a status listener sent it {} statuses.",
+                statuses.0.load(std::sync::atomic::Ordering::Relaxed)
+            ));
+        }
+        assert_eq!(up as usize, n);
+        let after = self.server_count(device, EntityType::Sale);
+        assert_eq!(
+            (after - before) as usize,
+            n,
+            "every sale reached the server once"
+        );
+        d
     }
 
     // -------------------------------------------------------------- compression
