@@ -1472,7 +1472,9 @@ fn docs(bench: &Bench, table: &str, machine: &str) -> String {
          reference server in the same process on a database file with `synchronous=FULL`. \
          The 50 ms round trip is a delaying TCP proxy on loopback (25 ms each way, connection \
          set-up not delayed). The naive client at 50 ms sends {} changes (at ~20 changes/s a \
-         larger sample only costs time).\n\
+         larger sample only costs time). The loopback upload runs again on a second device \
+         (its own store on the server) with a status listener attached, as an app has one: \
+         every status sent to it carries the queue's statistics.\n\
          - **Bytes on the wire**: counted by the same proxy, everything the device sends \
          (request lines, headers, bodies, the cycle's download requests) divided by the number \
          of sales.\n\
