@@ -471,50 +471,48 @@ pub fn journal_pre_image(
     Ok(())
 }
 
+/// What the records of a downloaded page were before it applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageBefore {
+    /// Whatever their table holds now: read in the same statement.
+    AsStored,
+    /// Absent, without looking them up: an initial load into a table that was empty when it
+    /// began. (A record the load writes twice gets "absent" twice; rolling the run back
+    /// still empties the table, which is what it was.)
+    Absent,
+}
+
 /// Journals the pre-images of a page of downloaded records before it is applied, as one
 /// page entry: an empty `entity_id` and a `pre_image` array of `[id, row or null]`. One row
 /// per record (its insert, its index entry) cost as much of a page's apply as copying the
 /// rows themselves. Customers are journaled record by record: a page skips the customers
 /// with local edits, and their pre-images must not be restored over those edits.
-pub fn journal_page_pre_images(
+pub fn journal_page(
     tx: &Transaction,
     run_id: &str,
     entity_type: EntityType,
     ids: &[&str],
+    before: PageBefore,
 ) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let sql = downloaded_table(entity_type)?.page_journal_sql();
-    tx.prepare_cached(sql)?.execute(params![
-        run_id,
-        entity_type.as_str(),
-        serde_json::to_string(ids).expect("a list of strings serializes")
-    ])?;
-    Ok(())
-}
-
-/// Journals "absent" as the pre-image of every record of a page an initial load writes,
-/// without looking them up: its table was empty when the load began. (A record the load
-/// writes twice gets "absent" twice; rolling the run back still empties the table, which is
-/// what it was.)
-pub fn journal_page_absent(
-    tx: &Transaction,
-    run_id: &str,
-    entity_type: EntityType,
-    ids: &[&str],
-) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
+    match before {
+        PageBefore::AsStored => {
+            let sql = downloaded_table(entity_type)?.page_journal_sql();
+            tx.prepare_cached(sql)?.execute(params![
+                run_id,
+                entity_type.as_str(),
+                serde_json::to_string(ids).expect("a list of strings serializes")
+            ])?;
+            Ok(())
+        }
+        PageBefore::Absent => {
+            let absent: Vec<(&str, ())> = ids.iter().map(|id| (*id, ())).collect();
+            let page = serde_json::to_string(&absent).expect("a list of strings serializes");
+            journal(tx, run_id, entity_type, "", Some(page))
+        }
     }
-    let absent: Vec<(&str, ())> = ids.iter().map(|id| (*id, ())).collect();
-    journal(
-        tx,
-        run_id,
-        entity_type,
-        "",
-        Some(serde_json::to_string(&absent).expect("a list of strings serializes")),
-    )
 }
 
 fn journal(
@@ -660,7 +658,13 @@ mod tests {
     fn rolling_back_an_initial_load_journaled_as_absent_empties_the_catalog() {
         let (_d, store) = temp_store();
         let load = |tx: &Transaction, rec: &ServerRecord| {
-            journal_page_absent(tx, "load", rec.entity_type, &[rec.entity_id.as_str()])?;
+            journal_page(
+                tx,
+                "load",
+                rec.entity_type,
+                &[rec.entity_id.as_str()],
+                PageBefore::Absent,
+            )?;
             let doc = crate::documents::Document::new(rec.payload.clone())?;
             catalog::load_product(tx, rec, Some(&doc))
         };
@@ -753,7 +757,7 @@ mod tests {
         let (_d, store) = temp_store();
         let page = |tx: &Transaction, run: &str, records: &[ServerRecord]| -> Result<()> {
             let ids: Vec<&str> = records.iter().map(|r| r.entity_id.as_str()).collect();
-            journal_page_pre_images(tx, run, EntityType::Product, &ids)?;
+            journal_page(tx, run, EntityType::Product, &ids, PageBefore::AsStored)?;
             for rec in records {
                 catalog::apply_server_record(tx, rec)?;
             }
@@ -919,7 +923,13 @@ mod tests {
             .unwrap();
         store
             .write(|tx| {
-                journal_page_pre_images(tx, "r", EntityType::Product, &["p\"1", "missing"])?;
+                journal_page(
+                    tx,
+                    "r",
+                    EntityType::Product,
+                    &["p\"1", "missing"],
+                    PageBefore::AsStored,
+                )?;
                 tx.execute(
                     "UPDATE products SET name = 'Other', sku = 'S', payload = '{}', version = 9 \
                      WHERE id = 'p\"1'",

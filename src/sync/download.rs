@@ -118,17 +118,18 @@ impl Syncer {
         let now = self.now();
         let mut applied = 0;
         // Catalog pages journal their pre-images as one entry; customers record by record
-        // (see `history::journal_page_pre_images`).
+        // (see `history::journal_page`).
         let journal_by_page = page.entity_type != EntityType::Customer;
         self.store.write(|tx| {
             self.observe_server_time(tx, page.server_time)?;
             if journal_by_page {
                 let ids: Vec<&str> = page.records.iter().map(|r| r.entity_id.as_str()).collect();
-                if bulk {
-                    history::journal_page_absent(tx, &run.id, page.entity_type, &ids)?;
+                let before = if bulk {
+                    history::PageBefore::Absent
                 } else {
-                    history::journal_page_pre_images(tx, &run.id, page.entity_type, &ids)?;
-                }
+                    history::PageBefore::AsStored
+                };
+                history::journal_page(tx, &run.id, page.entity_type, &ids, before)?;
             }
             let mut newest_hlc = 0;
             for (record, doc) in page.records.iter().zip(&verified.docs) {

@@ -7,4 +7,4 @@ DROP INDEX sync_queue_claim;
 CREATE INDEX sync_queue_claim ON sync_queue (status, priority, seq, created_at, payload_bytes, rejected);
 -- Also from this version, a downloaded catalog page journals its records' pre-images in one
 -- undo_journal row: an empty entity_id and a pre_image array of [id, row or null] (see
--- history::journal_page_pre_images). Rows per record keep the v1 form.
+-- history::journal_page). Rows per record keep the v1 form.
