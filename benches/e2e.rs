@@ -1479,8 +1479,8 @@ fn docs(bench: &Bench, table: &str, machine: &str) -> String {
          (request lines, headers, bodies, the cycle's download requests) divided by the number \
          of sales.\n\
          - **Download**: the back office publishes products through the admin route (not timed); \
-         a device syncs them (changes in pages of 1,000, the default; a first load into an empty \
-         device asks for pages of 5,000 and builds its indexes at the end); the raw baseline \
+         a device syncs them (pages of 1,000, the default; a first load into an empty device \
+         builds its indexes and full-text index once at the end); the raw baseline \
          upserts the same rows with the engine's statement into the engine's schema (indexes, \
          full-text index and triggers in place), 1,000 per transaction.\n\
          - **Peak RSS**: a fresh process (this binary with `--child-download`) opens an engine \
