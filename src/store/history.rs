@@ -372,13 +372,24 @@ fn table_of(entity_type: EntityType) -> Result<(&'static str, &'static str)> {
 
 impl DownloadedTable {
     /// The row whose key is `key_expr` as a JSON object of its columns, or NULL when it does
-    /// not exist: SQLite reads the row and writes the object, no copy through Rust. TEXT
-    /// columns (JSON payloads included) become JSON strings, INTEGER numbers, NULL null.
-    fn row_object_sql(&self, key_expr: &str) -> String {
-        let pairs: Vec<String> = self.columns.iter().map(|c| format!("'{c}', {c}")).collect();
+    /// not exist: SQLite reads the row and writes the text, no copy through Rust. TEXT
+    /// columns (JSON payloads included) become JSON strings, INTEGER numbers, NULL null, as
+    /// `json_object` writes them; the text is concatenated with `json_quote` because, nested
+    /// in `json_array`/`json_group_array`, SQLite's JSON functions parse every value again
+    /// (a sixth of a page's apply).
+    fn row_json_sql(&self, key_expr: &str) -> String {
+        let fields: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let comma = if i == 0 { "" } else { "," };
+                format!("'{comma}\"{c}\":' || json_quote({c})")
+            })
+            .collect();
         format!(
-            "(SELECT json_object({}) FROM {} WHERE {} = {key_expr})",
-            pairs.join(", "),
+            "(SELECT '{{' || {} || '}}' FROM {} WHERE {} = {key_expr})",
+            fields.join(" || "),
             self.table,
             self.key
         )
@@ -390,35 +401,20 @@ impl DownloadedTable {
             format!(
                 "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) \
                  VALUES (?1, ?2, ?3, {})",
-                self.row_object_sql("?3")
+                self.row_json_sql("?3")
             )
         })
     }
 
-    /// Journals the rows of a page's ids (`?3`, a JSON array) as one page entry. The text
-    /// is concatenated, not built with `json_object`/`json_array`/`json_group_array`:
-    /// SQLite's JSON functions parse each nested value again, which made the journal a
-    /// sixth of a page's apply. `json_quote` writes each column as `json_object` would.
+    /// Journals the rows of a page's ids (`?3`, a JSON array) as one page entry.
     fn page_journal_sql(&self) -> &str {
         self.page_journal_sql.get_or_init(|| {
-            let fields: Vec<String> = self
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let comma = if i == 0 { "" } else { "," };
-                    format!("'{comma}\"{c}\":' || json_quote({c})")
-                })
-                .collect();
             format!(
                 "INSERT INTO undo_journal (run_id, entity_type, entity_id, pre_image) \
                  SELECT ?1, ?2, '', '[' || group_concat('[' || json_quote(j.value) || ',' || \
-                   COALESCE((SELECT '{{' || {} || '}}' FROM {} WHERE {} = j.value), 'null') \
-                   || ']', ',' ORDER BY j.key) || ']' \
+                   COALESCE({}, 'null') || ']', ',' ORDER BY j.key) || ']' \
                  FROM json_each(?3) j",
-                fields.join(" || "),
-                self.table,
-                self.key
+                self.row_json_sql("j.value")
             )
         })
     }
@@ -565,7 +561,7 @@ pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize
                 .map(|entry| match entry.as_array().map(Vec::as_slice) {
                     Some([Value::String(id), row]) => Ok((id.as_str(), Some(row))),
                     _ => Err(PosSyncError::Database(format!(
-                        "an undo journal page of run '{run_id}' is damaged; the run cannot be rolled back"
+                        "an undo journal page of run '{run_id}' is damaged, so the run cannot be rolled back and nothing was changed; run `pos-sync --db PATH check` to see what else is damaged"
                     ))),
                 })
                 .collect::<Result<_>>()?,
@@ -913,10 +909,19 @@ mod tests {
             })
             .unwrap();
         let before = store.read(row).unwrap();
+        // What SQLite's own json_object makes of the row, every column of the pre-image.
         let table = downloaded_table(EntityType::Product).unwrap();
+        let pairs: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| format!("'{c}', {c}"))
+            .collect();
         let reference: Value = store
             .read(|c| {
-                let sql = format!("SELECT {}", table.row_object_sql("'p\"1'"));
+                let sql = format!(
+                    "SELECT json_object({}) FROM products WHERE id = 'p\"1'",
+                    pairs.join(", ")
+                );
                 let text: String = c.query_row(&sql, [], |r| r.get(0))?;
                 crate::store::parse_stored(&text)
             })
