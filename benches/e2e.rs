@@ -967,12 +967,28 @@ impl Bench {
         let raw = raw_open(dir.join("raw.db").to_str().unwrap(), "FULL");
         let rows: Vec<RawProduct> = docs.iter().map(raw_product).collect();
         let t = Instant::now();
-        raw_upsert_products(&raw, &rows, 1_000, 1);
+        raw_upsert_products(&raw, &rows, 1_000, 1, RawWrite::Upsert);
         let r_initial = t.elapsed();
+        // A second raw client from the same starting file, writing the way the engine does.
+        raw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        std::fs::copy(dir.join("raw.db"), dir.join("raw-keys.db")).unwrap();
+        let raw_keys = raw_open(dir.join("raw-keys.db").to_str().unwrap(), "FULL");
         let rows: Vec<RawProduct> = edits.iter().map(raw_product).collect();
         let t = Instant::now();
-        raw_upsert_products(&raw, &rows, 1_000, 2);
+        raw_upsert_products(&raw, &rows, 1_000, 2, RawWrite::Upsert);
         let r_changes = t.elapsed();
+        let t = Instant::now();
+        raw_upsert_products(&raw_keys, &rows, 1_000, 2, RawWrite::UpdateKeepingKeys);
+        let r_keys = t.elapsed();
+        self.notes.push(format!(
+            "Download, product changes: the raw baseline is one upsert per product, as a hand-written client \
+             writes it. The engine first tries an update that assigns no indexed column (barcode and SKU \
+             unchanged), which spares SQLite rewriting their index entries; a raw client doing the same \
+             applies the changes at {}, and the engine runs at {:.2}× of that.",
+            fmt_rate(rate(n, r_keys), "records/s"),
+            rate(n, d_changes) / rate(n, r_keys)
+        ));
         for (what, d, r) in [
             (
                 format!(
@@ -1032,7 +1048,7 @@ impl Bench {
                 .map(|k| raw_product(&product(&mut rng, k)))
                 .collect();
             generated += g.elapsed();
-            raw_upsert_products(&raw, &rows, 1_000, 1);
+            raw_upsert_products(&raw, &rows, 1_000, 1, RawWrite::Upsert);
             i += rows.len();
         }
         let raw_big = t.elapsed() - generated;

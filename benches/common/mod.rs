@@ -475,25 +475,46 @@ pub fn raw_product(doc: &Value) -> RawProduct {
     }
 }
 
-/// The engine's upsert statement, batched `per_tx` rows per transaction.
-pub fn raw_upsert_products(conn: &Connection, rows: &[RawProduct], per_tx: usize, version: i64) {
+/// How a raw client writes a product it may already have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RawWrite {
+    /// One upsert per product, as a hand-written client does (and the engine did before
+    /// session 5): every indexed column is assigned, so SQLite rewrites its index entries.
+    Upsert,
+    /// What the engine does: an update that assigns no indexed column when the barcode and
+    /// SKU are unchanged, the upsert otherwise.
+    UpdateKeepingKeys,
+}
+
+const RAW_UPSERT_SQL: &str =
+    "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
+     barcode = excluded.barcode, name = excluded.name, payload = excluded.payload, \
+     version = excluded.version, checksum = excluded.checksum, updated_hlc = excluded.updated_hlc";
+const RAW_UPDATE_KEEPING_KEYS_SQL: &str =
+    "UPDATE products SET name = ?4, payload = ?5, version = ?6, checksum = ?7, updated_hlc = ?8 \
+     WHERE id = ?1 AND sku IS ?2 AND barcode IS ?3";
+
+/// Writes products `per_tx` per transaction, the way `how` says.
+pub fn raw_upsert_products(
+    conn: &Connection,
+    rows: &[RawProduct],
+    per_tx: usize,
+    version: i64,
+    how: RawWrite,
+) {
     for chunk in rows.chunks(per_tx.max(1)) {
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let mut stmt = conn
-            .prepare_cached(
-                "INSERT INTO products (id, sku, barcode, name, payload, version, checksum, updated_hlc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
-                 barcode = excluded.barcode, name = excluded.name, payload = excluded.payload, \
-                 version = excluded.version, checksum = excluded.checksum, updated_hlc = excluded.updated_hlc",
-            )
-            .unwrap();
+        let mut upsert = conn.prepare_cached(RAW_UPSERT_SQL).unwrap();
+        let mut update = conn.prepare_cached(RAW_UPDATE_KEEPING_KEYS_SQL).unwrap();
         for p in chunk {
-            stmt.execute(params![
-                p.id, p.sku, p.barcode, p.name, p.payload, version, p.checksum, version
-            ])
-            .unwrap();
+            let params =
+                params![p.id, p.sku, p.barcode, p.name, p.payload, version, p.checksum, version];
+            if how == RawWrite::Upsert || update.execute(params).unwrap() == 0 {
+                upsert.execute(params).unwrap();
+            }
         }
-        drop(stmt);
+        drop((upsert, update));
         conn.execute_batch("COMMIT").unwrap();
     }
 }
