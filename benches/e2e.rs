@@ -965,29 +965,34 @@ impl Bench {
 
         let dir = self.dir("raw-download");
         let raw = raw_open(dir.join("raw.db").to_str().unwrap(), "FULL");
-        let rows: Vec<RawProduct> = docs.iter().map(raw_product).collect();
+        let initial: Vec<RawProduct> = docs.iter().map(raw_product).collect();
         let t = Instant::now();
-        raw_upsert_products(&raw, &rows, 1_000, 1, RawWrite::Upsert);
+        raw_upsert_products(&raw, &initial, 1_000, 1, RawWrite::Upsert);
         let r_initial = t.elapsed();
-        // A second raw client from the same starting file, writing the way the engine does.
-        raw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .unwrap();
-        std::fs::copy(dir.join("raw.db"), dir.join("raw-keys.db")).unwrap();
-        let raw_keys = raw_open(dir.join("raw-keys.db").to_str().unwrap(), "FULL");
-        let rows: Vec<RawProduct> = edits.iter().map(raw_product).collect();
+        let changes: Vec<RawProduct> = edits.iter().map(raw_product).collect();
         let t = Instant::now();
-        raw_upsert_products(&raw, &rows, 1_000, 2, RawWrite::Upsert);
+        raw_upsert_products(&raw, &changes, 1_000, 2, RawWrite::Upsert);
         let r_changes = t.elapsed();
+        // A raw client that writes the way the engine does, from the same catalog.
+        let engine_like = raw_open_with(
+            dir.join("raw-as-engine.db").to_str().unwrap(),
+            "FULL",
+            RawWrite::AsTheEngine,
+        );
+        raw_upsert_products(&engine_like, &initial, 1_000, 1, RawWrite::AsTheEngine);
         let t = Instant::now();
-        raw_upsert_products(&raw_keys, &rows, 1_000, 2, RawWrite::UpdateKeepingKeys);
-        let r_keys = t.elapsed();
+        raw_upsert_products(&engine_like, &changes, 1_000, 2, RawWrite::AsTheEngine);
+        let r_as_engine = t.elapsed();
         self.notes.push(format!(
-            "Download, product changes: the raw baseline is one upsert per product, as a hand-written client \
-             writes it. The engine first tries an update that assigns no indexed column (barcode and SKU \
-             unchanged), which spares SQLite rewriting their index entries; a raw client doing the same \
-             applies the changes at {}, and the engine runs at {:.2}× of that.",
-            fmt_rate(rate(n, r_keys), "records/s"),
-            rate(n, d_changes) / rate(n, r_keys)
+            "Download, product changes: the raw baseline is one upsert per product with the full-text \
+             index kept row by row, as a hand-written client writes it. The engine updates without \
+             assigning the barcode and SKU when they are unchanged (SQLite rewrites the index entry of \
+             every assigned column) and brings the full-text index up to date once per transaction \
+             (FTS5 writes a segment each time a statement follows a rename); a raw client writing the \
+             same way applies the changes at {}, and the engine runs at {:.2}× of that (the rest: \
+             download, checks, undo journal, audit trail).",
+            fmt_rate(rate(n, r_as_engine), "records/s"),
+            rate(n, d_changes) / rate(n, r_as_engine)
         ));
         for (what, d, r) in [
             (

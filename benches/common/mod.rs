@@ -20,8 +20,31 @@ use std::sync::Arc;
 /// migration, in order, as the engine applies them.
 pub const SCHEMA: &str = concat!(
     include_str!("../../src/store/schema/v1.sql"),
-    include_str!("../../src/store/schema/v2.sql")
+    include_str!("../../src/store/schema/v2.sql"),
+    include_str!("../../src/store/schema/v3.sql"),
+    include_str!("../../src/store/schema/v4.sql"),
+    include_str!("../../src/store/schema/v5.sql")
 );
+
+/// The full-text triggers a hand-written client has: each product write updates the
+/// index at once (the engine's schema notes the changes and applies them per transaction,
+/// which needs the engine's `catalog::update_search_index` before each commit).
+const ROW_BY_ROW_FTS_TRIGGERS: &str = "
+DROP TRIGGER products_fts_insert;
+DROP TRIGGER products_fts_delete;
+DROP TRIGGER products_fts_update;
+CREATE TRIGGER products_fts_insert AFTER INSERT ON products BEGIN
+  INSERT INTO products_fts (rowid, name) VALUES (new.pk, new.name);
+END;
+CREATE TRIGGER products_fts_delete AFTER DELETE ON products BEGIN
+  INSERT INTO products_fts (products_fts, rowid, name) VALUES ('delete', old.pk, old.name);
+END;
+CREATE TRIGGER products_fts_update AFTER UPDATE OF name ON products
+WHEN old.name IS NOT new.name BEGIN
+  INSERT INTO products_fts (products_fts, rowid, name) VALUES ('delete', old.pk, old.name);
+  INSERT INTO products_fts (rowid, name) VALUES (new.pk, new.name);
+END;
+";
 
 pub const STORE: &str = "S1";
 pub const REGISTER: &str = "R1";
@@ -369,8 +392,14 @@ pub fn sale_json(rng: &mut StdRng) -> String {
 // ------------------------------------------------------------------ raw baselines
 
 /// A raw rusqlite connection on `path` with the engine's schema and the given
-/// `synchronous` setting (`FULL` or `NORMAL`), WAL like the engine.
+/// `synchronous` setting (`FULL` or `NORMAL`), WAL like the engine, and the full-text index
+/// kept row by row, as a hand-written client keeps it.
 pub fn raw_open(path: &str, synchronous: &str) -> Connection {
+    raw_open_with(path, synchronous, RawWrite::Upsert)
+}
+
+/// `raw_open` for a client that writes products the way `how` says.
+pub fn raw_open_with(path: &str, synchronous: &str, how: RawWrite) -> Connection {
     let conn = Connection::open(path).expect("raw database opens");
     conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
         .unwrap();
@@ -385,6 +414,9 @@ pub fn raw_open(path: &str, synchronous: &str) -> Connection {
         .unwrap();
     if fresh == 0 {
         conn.execute_batch(SCHEMA).unwrap();
+        if how == RawWrite::Upsert {
+            conn.execute_batch(ROW_BY_ROW_FTS_TRIGGERS).unwrap();
+        }
     }
     conn
 }
@@ -479,11 +511,13 @@ pub fn raw_product(doc: &Value) -> RawProduct {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum RawWrite {
     /// One upsert per product, as a hand-written client does (and the engine did before
-    /// session 5): every indexed column is assigned, so SQLite rewrites its index entries.
+    /// session 5): every indexed column is assigned, so SQLite rewrites its index entries,
+    /// and the full-text index is updated row by row.
     Upsert,
     /// What the engine does: an update that assigns no indexed column when the barcode and
-    /// SKU are unchanged, the upsert otherwise.
-    UpdateKeepingKeys,
+    /// SKU are unchanged, the upsert otherwise, and the full-text index brought up to date
+    /// once per transaction (open with `raw_open_with`).
+    AsTheEngine,
 }
 
 const RAW_UPSERT_SQL: &str =
@@ -515,6 +549,9 @@ pub fn raw_upsert_products(
             }
         }
         drop((upsert, update));
+        if how == RawWrite::AsTheEngine {
+            pos_sync::store::catalog::update_search_index(conn).unwrap();
+        }
         conn.execute_batch("COMMIT").unwrap();
     }
 }

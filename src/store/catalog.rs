@@ -330,7 +330,7 @@ fn delete(tx: &Transaction, entity_type: EntityType, id: &str) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 /// The indexes and full-text triggers of `products`, exactly as the schema migrations
-/// create them (v3: the id's unique index; the v2 update trigger). An initial load drops
+/// create them (v3: the id's unique index; the v5 triggers). An initial load drops
 /// them, inserts every page, then builds them once: maintaining them row by row costs most
 /// of a large first download, the index of random UUID ids above all (a test checks that
 /// the schema after a load is identical to a fresh one).
@@ -339,17 +339,45 @@ const PRODUCT_INDEXES_AND_TRIGGERS: &str = "
 CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
 CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
 CREATE TRIGGER IF NOT EXISTS products_fts_insert AFTER INSERT ON products BEGIN
-  INSERT INTO products_fts (rowid, name) VALUES (new.pk, new.name);
+  INSERT INTO products_fts_pending (pk, old_name) VALUES (new.pk, NULL);
 END;
 CREATE TRIGGER IF NOT EXISTS products_fts_delete AFTER DELETE ON products BEGIN
-  INSERT INTO products_fts (products_fts, rowid, name) VALUES ('delete', old.pk, old.name);
+  INSERT INTO products_fts_pending (pk, old_name) VALUES (old.pk, old.name);
 END;
 CREATE TRIGGER IF NOT EXISTS products_fts_update AFTER UPDATE OF name ON products
 WHEN old.name IS NOT new.name BEGIN
-  INSERT INTO products_fts (products_fts, rowid, name) VALUES ('delete', old.pk, old.name);
-  INSERT INTO products_fts (rowid, name) VALUES (new.pk, new.name);
+  INSERT INTO products_fts_pending (pk, old_name) VALUES (old.pk, old.name);
 END;
 ";
+
+/// Applies the product changes the triggers noted in `products_fts_pending` to the
+/// full-text index, in the caller's transaction; `Store::write` runs it before every commit
+/// (schema v5 says why). Per product, the name the index holds is the `old_name` of its
+/// first note, and the name it must hold is the one the table has now (none if the row is
+/// gone), whatever happened in between.
+pub fn update_search_index(tx: &Connection) -> Result<()> {
+    let pending: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM products_fts_pending)")?
+        .query_row([], |r| r.get(0))?;
+    if !pending {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO products_fts (products_fts, rowid, name) \
+         SELECT 'delete', pk, old_name FROM products_fts_pending \
+         WHERE seq IN (SELECT min(seq) FROM products_fts_pending GROUP BY pk) \
+         AND old_name IS NOT NULL",
+    )?
+    .execute([])?;
+    tx.prepare_cached(
+        "INSERT INTO products_fts (rowid, name) SELECT pk, name FROM products \
+         WHERE pk IN (SELECT pk FROM products_fts_pending)",
+    )?
+    .execute([])?;
+    tx.prepare_cached("DELETE FROM products_fts_pending")?
+        .execute([])?;
+    Ok(())
+}
 
 const BULK_LOAD_MARK: &str = "products_bulk_load";
 
@@ -458,10 +486,13 @@ pub fn finish_bulk_load(tx: &Transaction) -> Result<BulkLoadEnd> {
         Ok(())
     })?;
     tx.execute("DROP TABLE products_load_deleted", [])?;
+    // The rebuild indexes every row as it is now, whatever the triggers noted since the
+    // indexes were back.
     tx.execute(
         "INSERT INTO products_fts (products_fts) VALUES ('rebuild')",
         [],
     )?;
+    tx.execute("DELETE FROM products_fts_pending", [])?;
     tx.execute("DELETE FROM device_meta WHERE key = ?1", [BULK_LOAD_MARK])?;
     Ok(end)
 }
@@ -719,6 +750,83 @@ mod tests {
         store.write(|tx| apply_server_record(tx, &moved)).unwrap();
         assert_eq!(by("4006381333931").map(|p| p.version), Some(3));
         assert!(by(&barcode_of(80)).is_none());
+    }
+
+    /// The search index follows every product change of a transaction, however tangled,
+    /// and is written once, when the transaction ends: while it runs, the index's storage
+    /// is untouched (written row by row, FTS5 flushed a segment per rename).
+    #[test]
+    fn search_follows_a_transactions_changes_written_once_at_its_end() {
+        let (_d, store) = temp_store();
+        let product = |id: &str, version: i64, name: &str| {
+            record(
+                EntityType::Product,
+                id,
+                version,
+                json!({"id": id, "name": name}),
+            )
+        };
+        let tombstone = |id: &str| record(EntityType::Product, id, 9, serde_json::Value::Null);
+        store
+            .write(|tx| {
+                apply_server_record(tx, &product("p1", 1, "Apple Juice"))?;
+                apply_server_record(tx, &product("p2", 1, "Bread Roll"))?;
+                apply_server_record(tx, &product("p3", 1, "Cheddar Cheese"))
+            })
+            .unwrap();
+        let pk = |c: &Connection, id: &str| -> Result<i64> {
+            Ok(c.query_row("SELECT pk FROM products WHERE id = ?1", [id], |r| r.get(0))?)
+        };
+        let p3_pk = store.read(|c| pk(c, "p3")).unwrap();
+        let index_storage = |c: &Connection| -> Result<i64> {
+            Ok(c.query_row(
+                "SELECT count(*), sum(length(block)) FROM products_fts_data",
+                [],
+                |r| Ok(r.get::<_, i64>(0)? * 1_000_000 + r.get::<_, i64>(1)?),
+            )?)
+        };
+        let before = store.read(index_storage).unwrap();
+        store
+            .write(|tx| {
+                // Renamed twice; deleted and its pk reused by a new product; added and
+                // deleted again.
+                apply_server_record(tx, &product("p1", 2, "Blood Orange"))?;
+                apply_server_record(tx, &product("p1", 3, "Carrot Cake"))?;
+                apply_server_record(tx, &tombstone("p3"))?;
+                apply_server_record(tx, &product("p4", 1, "Dark Chocolate"))?;
+                assert_eq!(
+                    pk(tx, "p4")?,
+                    p3_pk,
+                    "the new product reuses the deleted pk"
+                );
+                apply_server_record(tx, &product("p5", 1, "Elder Flower"))?;
+                apply_server_record(tx, &tombstone("p5"))?;
+                assert_eq!(
+                    index_storage(tx)?,
+                    before,
+                    "nothing written to the index yet"
+                );
+                Ok(())
+            })
+            .unwrap();
+        let names = |q: &str| search_ids(&store, q);
+        assert_eq!(names("car"), vec!["p1"]);
+        assert_eq!(names("bre"), vec!["p2"]);
+        assert_eq!(names("dar"), vec!["p4"]);
+        for gone in ["app", "blo", "che", "eld"] {
+            assert!(names(gone).is_empty(), "{gone} is still found");
+        }
+        let pending: i64 = store
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT count(*) FROM products_fts_pending", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .unwrap();
+        assert_eq!(pending, 0);
+        crate::store::test_support::assert_product_search_intact(&store);
     }
 
     #[test]

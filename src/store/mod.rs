@@ -93,6 +93,8 @@ impl Store {
             log::info!("finishing an interrupted initial catalog load");
             catalog::finish_bulk_load(&tx)?;
         }
+        // Search-index notes a writer outside the engine committed without applying them.
+        catalog::update_search_index(&tx)?;
         tx.commit()?;
         if recovered > 0 {
             log::info!("returned {recovered} interrupted queue rows to PENDING");
@@ -138,11 +140,14 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in one IMMEDIATE transaction on the writer: all of it commits, or none.
+    /// Runs `f` in one IMMEDIATE transaction on the writer: all of it commits, or none. The
+    /// product search index catches up with the transaction's changes just before it
+    /// commits (`catalog::update_search_index`).
     pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
+        catalog::update_search_index(&tx)?;
         tx.commit()?;
         Ok(value)
     }
