@@ -26,8 +26,11 @@ const SCHEMA_ROW_BY_ROW_FTS: &str = concat!(
     include_str!("../../src/store/schema/v4.sql")
 );
 
-/// v5 leaves the full-text index to the engine's commits (`catalog::update_search_index`).
-const SCHEMA_V5: &str = include_str!("../../src/store/schema/v5.sql");
+/// v5 and v6 leave the full-text indexes to the engine's commits (`search_index::apply_notes`).
+const SCHEMA_NOTED_FTS: &str = concat!(
+    include_str!("../../src/store/schema/v5.sql"),
+    include_str!("../../src/store/schema/v6.sql")
+);
 
 pub const STORE: &str = "S1";
 pub const REGISTER: &str = "R1";
@@ -398,7 +401,7 @@ pub fn raw_open_with(path: &str, synchronous: &str, how: RawWrite) -> Connection
     if fresh == 0 {
         conn.execute_batch(SCHEMA_ROW_BY_ROW_FTS).unwrap();
         if how == RawWrite::AsTheEngine {
-            conn.execute_batch(SCHEMA_V5).unwrap();
+            conn.execute_batch(SCHEMA_NOTED_FTS).unwrap();
         }
     }
     conn
@@ -533,7 +536,7 @@ pub fn raw_upsert_products(
         }
         drop((upsert, update));
         if how == RawWrite::AsTheEngine {
-            pos_sync::store::catalog::update_search_index(conn).unwrap();
+            pos_sync::store::search_index::apply_notes(conn).unwrap();
         }
         conn.execute_batch("COMMIT").unwrap();
     }

@@ -204,7 +204,7 @@ pub fn apply_server_document(
         EntityType::Price => {
             documents::expect_object("price", &doc.value)?;
             let f = documents::price_fields(doc)?;
-            update_else_upsert(
+            crate::store::update_else_upsert(
                 tx,
                 UPDATE_PRICE_SAME_KEYS,
                 UPSERT_PRICE,
@@ -236,23 +236,6 @@ pub fn apply_server_document(
     }
 }
 
-/// Writes a downloaded row with `update` when the row exists and its indexed columns keep
-/// their values (the usual case: a new price, a new description), else with `upsert`; both
-/// statements take the same parameters. SQLite rewrites an index entry whenever its column
-/// is assigned, even to the value it had, so a plain upsert rewrote one random page of the
-/// barcode index per product (half the pages a page of price changes committed).
-fn update_else_upsert(
-    tx: &Transaction,
-    update: &str,
-    upsert: &str,
-    params: &[&dyn rusqlite::ToSql],
-) -> Result<()> {
-    if tx.prepare_cached(update)?.execute(params)? == 0 {
-        tx.prepare_cached(upsert)?.execute(params)?;
-    }
-    Ok(())
-}
-
 const UPDATE_PRICE_SAME_KEYS: &str =
     "UPDATE prices SET amount = ?3, currency = ?4, payload = ?6, version = ?7, checksum = ?8, \
      updated_hlc = ?9 WHERE id = ?1 AND product_id IS ?2 AND valid_from IS ?5";
@@ -271,7 +254,7 @@ pub fn upsert_product(
     updated_hlc: i64,
 ) -> Result<()> {
     with_product_params(doc, version, updated_hlc, |params| {
-        update_else_upsert(tx, UPDATE_PRODUCT_SAME_KEYS, UPSERT_PRODUCT, params)
+        crate::store::update_else_upsert(tx, UPDATE_PRODUCT_SAME_KEYS, UPSERT_PRODUCT, params)
     })
 }
 
@@ -349,35 +332,6 @@ WHEN old.name IS NOT new.name BEGIN
   INSERT INTO products_fts_pending (pk, old_name) VALUES (old.pk, old.name);
 END;
 ";
-
-/// Applies the product changes the triggers noted in `products_fts_pending` to the
-/// full-text index, in the caller's transaction; `Store::write` runs it before every commit
-/// (schema v5 says why). Per product, the name the index holds is the `old_name` of its
-/// first note, and the name it must hold is the one the table has now (none if the row is
-/// gone), whatever happened in between.
-pub fn update_search_index(tx: &Connection) -> Result<()> {
-    let pending: bool = tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM products_fts_pending)")?
-        .query_row([], |r| r.get(0))?;
-    if !pending {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "INSERT INTO products_fts (products_fts, rowid, name) \
-         SELECT 'delete', pk, old_name FROM products_fts_pending \
-         WHERE seq IN (SELECT min(seq) FROM products_fts_pending GROUP BY pk) \
-         AND old_name IS NOT NULL",
-    )?
-    .execute([])?;
-    tx.prepare_cached(
-        "INSERT INTO products_fts (rowid, name) SELECT pk, name FROM products \
-         WHERE pk IN (SELECT pk FROM products_fts_pending)",
-    )?
-    .execute([])?;
-    tx.prepare_cached("DELETE FROM products_fts_pending")?
-        .execute([])?;
-    Ok(())
-}
 
 const BULK_LOAD_MARK: &str = "products_bulk_load";
 
@@ -581,7 +535,7 @@ pub fn import_products(tx: &Transaction, json: &str) -> Result<usize> {
 mod tests {
     use super::*;
     use crate::protocol::payload_checksum;
-    use crate::store::test_support::{catalog_schema, temp_store};
+    use crate::store::test_support::{catalog_schema, server_record as record, temp_store};
     use serde_json::json;
 
     /// Ids of the products a name search finds.
@@ -592,23 +546,6 @@ mod tests {
             .into_iter()
             .map(|p| p.id)
             .collect()
-    }
-
-    fn record(
-        entity_type: EntityType,
-        id: &str,
-        version: i64,
-        payload: serde_json::Value,
-    ) -> ServerRecord {
-        ServerRecord {
-            entity_type,
-            entity_id: id.into(),
-            version,
-            deleted: payload.is_null(),
-            updated_hlc: 1,
-            checksum: payload_checksum(&payload),
-            payload,
-        }
     }
 
     #[test]

@@ -177,24 +177,26 @@ pub fn apply_server(tx: &Transaction, record: &ServerRecord) -> Result<()> {
     }
     let doc = documents::object_document("customer", record.payload.clone())?;
     let fields = documents::customer_fields(&doc)?;
-    tx.prepare_cached(
+    crate::store::update_else_upsert(
+        tx,
+        "UPDATE customers SET name = ?2, payload = ?5, updated_hlc = ?6, version = ?7, \
+         server_payload = ?5, checksum = ?8 WHERE id = ?1 AND phone IS ?3 AND email IS ?4",
         "INSERT INTO customers (id, name, phone, email, payload, updated_hlc, version, server_payload, checksum) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5, ?8) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
          phone = excluded.phone, email = excluded.email, payload = excluded.payload, \
          updated_hlc = excluded.updated_hlc, version = excluded.version, \
          server_payload = excluded.server_payload, checksum = excluded.checksum",
-    )?
-    .execute(params![
-        record.entity_id,
-        fields.name,
-        fields.phone.as_deref().map(phone_digits),
-        fields.email,
-        doc.canonical,
-        record.updated_hlc,
-        record.version,
-        doc.checksum
-    ])?;
-    Ok(())
+        params![
+            record.entity_id,
+            fields.name,
+            fields.phone.as_deref().map(phone_digits),
+            fields.email,
+            doc.canonical,
+            record.updated_hlc,
+            record.version,
+            doc.checksum
+        ],
+    )
 }
 
 /// The server accepted the device's document as `version`: it becomes the merge base.
@@ -365,5 +367,67 @@ mod tests {
         };
         store.write(|tx| apply_server(tx, &tomb)).unwrap();
         assert!(store.read(|c| get(c, "c2")).unwrap().is_none());
+    }
+
+    /// Downloaded customer changes reach the search index when the transaction ends, and
+    /// only those that change a name, phone or e-mail touch it (a new loyalty balance
+    /// rewrote every customer's entry, and FTS5 flushed a segment per row).
+    #[test]
+    fn customer_search_is_written_once_and_only_for_searchable_changes() {
+        let (_d, store) = temp_store();
+        let rec = |id: &str, version: i64, name: &str, phone: &str, points: i64| {
+            let payload = json!({"id": id, "name": name, "phone": phone, "points": points});
+            crate::store::test_support::server_record(EntityType::Customer, id, version, payload)
+        };
+        store
+            .write(|tx| {
+                apply_server(tx, &rec("c1", 1, "Anna Schmidt", "0170 111", 0))?;
+                apply_server(tx, &rec("c2", 1, "Ben Meyer", "0170 222", 0))
+            })
+            .unwrap();
+        let index_storage = |c: &Connection| -> Result<(i64, i64)> {
+            Ok(c.query_row(
+                "SELECT count(*), sum(length(block)) FROM customers_fts_data",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        };
+        let before = store.read(index_storage).unwrap();
+        store
+            .write(|tx| {
+                apply_server(tx, &rec("c1", 2, "Anna Schmidt", "0170 111", 50))?;
+                apply_server(tx, &rec("c2", 2, "Ben Meyer", "0170 222", 70))
+            })
+            .unwrap();
+        assert_eq!(store.read(index_storage).unwrap(), before, "points only");
+        store
+            .write(|tx| {
+                apply_server(tx, &rec("c1", 3, "Anna Weber", "0170 111", 50))?;
+                apply_server(tx, &rec("c2", 3, "Ben Meyer", "0171 999", 70))?;
+                assert_eq!(index_storage(tx)?, before, "not written before the end");
+                Ok(())
+            })
+            .unwrap();
+        let found = |q: &str| -> Vec<String> {
+            store
+                .read(|c| search(c, q, 10))
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        assert_eq!(found("weber"), vec!["c1"]);
+        assert!(found("schmidt").is_empty());
+        assert_eq!(found("0171999"), vec!["c2"]);
+        assert!(found("0170222").is_empty());
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO customers_fts (customers_fts) VALUES ('integrity-check')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .expect("the customers' full-text index matches the table");
     }
 }

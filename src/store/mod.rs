@@ -10,6 +10,7 @@ pub mod history;
 pub mod migrations;
 pub mod pos;
 pub mod queue;
+pub mod search_index;
 pub mod state;
 
 use crate::error::{PosSyncError, Result};
@@ -94,7 +95,7 @@ impl Store {
             catalog::finish_bulk_load(&tx)?;
         }
         // Search-index notes a writer outside the engine committed without applying them.
-        catalog::update_search_index(&tx)?;
+        search_index::apply_notes(&tx)?;
         tx.commit()?;
         if recovered > 0 {
             log::info!("returned {recovered} interrupted queue rows to PENDING");
@@ -142,12 +143,12 @@ impl Store {
 
     /// Runs `f` in one IMMEDIATE transaction on the writer: all of it commits, or none. The
     /// product search index catches up with the transaction's changes just before it
-    /// commits (`catalog::update_search_index`).
+    /// commits (`search_index::apply_notes`).
     pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
-        catalog::update_search_index(&tx)?;
+        search_index::apply_notes(&tx)?;
         tx.commit()?;
         Ok(value)
     }
@@ -224,6 +225,24 @@ pub fn unlock(conn: &Connection, key: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Writes a downloaded row with `update` when the row exists and its indexed columns keep
+/// their values (the usual case: a new price, a new description, new loyalty points), else
+/// with `upsert`; both statements take the same parameters. SQLite rewrites an index entry
+/// whenever its column is assigned, even to the value it had, so a plain upsert rewrote one
+/// random page of the barcode index per product (half the pages a page of price changes
+/// committed).
+pub(crate) fn update_else_upsert(
+    tx: &Transaction,
+    update: &str,
+    upsert: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<()> {
+    if tx.prepare_cached(update)?.execute(params)? == 0 {
+        tx.prepare_cached(upsert)?.execute(params)?;
+    }
+    Ok(())
+}
+
 /// Whether SQLite's unix VFS finds a directory for temporary files (it looks at
 /// `SQLITE_TMPDIR`, `TMPDIR`, /var/tmp, /usr/tmp and /tmp, in this order; Android apps
 /// usually have none of them).
@@ -275,6 +294,24 @@ pub(crate) mod test_support {
         let path = dir.path().join("device.db");
         let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
         (dir, store)
+    }
+
+    /// A record as the server sends it: `payload` and its checksum (a tombstone when null).
+    pub fn server_record(
+        entity_type: crate::model::EntityType,
+        id: &str,
+        version: i64,
+        payload: serde_json::Value,
+    ) -> crate::protocol::ServerRecord {
+        crate::protocol::ServerRecord {
+            entity_type,
+            entity_id: id.into(),
+            version,
+            deleted: payload.is_null(),
+            updated_hlc: 1,
+            checksum: crate::protocol::payload_checksum(&payload),
+            payload,
+        }
     }
 
     /// The catalog's schema objects (products, its full-text index and an initial load's
