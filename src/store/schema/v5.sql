@@ -4,7 +4,7 @@
 -- (its triggers make it a multi-row write): a page of 1,000 downloaded changes with 100
 -- renames wrote 100 one-row segments and merged them, a fifth of the page's apply. The
 -- triggers now note what changed in `products_fts_pending`, and every write transaction
--- applies the notes to `products_fts` before it commits (`catalog::update_search_index`), so
+-- applies the notes to `products_fts` before it commits (`search_index::apply_notes`), so
 -- the table is empty between transactions.
 CREATE TABLE products_fts_pending (
   seq      INTEGER PRIMARY KEY,
