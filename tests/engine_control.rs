@@ -179,6 +179,67 @@ async fn cancel_stops_between_batches_and_nothing_is_lost() {
     assert_eq!(world.records("sale").await.len(), 60);
 }
 
+/// Cancels the first sync at its first upload batch, then holds the cancelled cycle in its final status (the
+/// listener runs before the cycle lets go of the engine) after telling the test it is idle.
+struct CancelThenLinger {
+    engine: Mutex<Weak<SyncEngine>>,
+    cancelled: std::sync::atomic::AtomicBool,
+    idle: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl SyncStatusListener for CancelThenLinger {
+    fn on_status(&self, status: SyncStatus) {
+        let first_batch = status.phase == SyncPhase::Uploading && status.progress > 0;
+        if first_batch && !self.cancelled.swap(true, Ordering::SeqCst) {
+            if let Some(engine) = self.engine.lock().unwrap().upgrade() {
+                engine.cancel();
+            }
+        } else if status.phase == SyncPhase::Idle && self.cancelled.load(Ordering::SeqCst) {
+            if let Some(idle) = self.idle.lock().unwrap().take() {
+                idle.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        }
+    }
+    fn on_conflict(&self, _: Conflict) {}
+}
+
+/// A sync asked for once the status says the cancelled cycle is over gets a cycle of its
+/// own, not the cancelled cycle's report, even while that cycle is still letting go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_asked_for_after_a_cancel_is_not_answered_by_the_cancelled_cycle() {
+    let world = World::start();
+    let mut config = world.config(TILL_1, &world.url());
+    config.upload_batch_size = 10;
+    let till = SyncEngine::open(config).unwrap();
+    for i in 0..60 {
+        till.record_sale(sale(&format!("after-cancel-{i}"), "p1", 1))
+            .unwrap();
+    }
+    let (idle_tx, idle_rx) = std::sync::mpsc::channel();
+    let listener = Arc::new(CancelThenLinger {
+        engine: Mutex::new(Arc::downgrade(&till)),
+        cancelled: false.into(),
+        idle: Mutex::new(Some(idle_tx)),
+    });
+    let handle = till.subscribe_status(listener);
+    let cancelled = tokio::spawn({
+        let till = till.clone();
+        async move { till.sync_now().await }
+    });
+    tokio::task::spawn_blocking(move || idle_rx.recv().unwrap())
+        .await
+        .unwrap();
+    let rest = till.sync_now().await;
+    let cancelled = cancelled.await.unwrap();
+    handle.cancel();
+    assert_eq!(cancelled.outcome, SyncOutcome::Cancelled, "{cancelled:?}");
+    assert_eq!(rest.outcome, SyncOutcome::Completed, "{rest:?}");
+    assert_ne!(rest.run_id, cancelled.run_id);
+    assert_eq!(cancelled.uploaded + rest.uploaded, 60);
+    assert_eq!(world.records("sale").await.len(), 60);
+}
+
 #[derive(Default)]
 struct Statuses(Mutex<Vec<SyncStatus>>);
 

@@ -151,6 +151,8 @@ pub struct Syncer {
     finished: watch::Sender<(u64, Option<SyncReport>)>,
     /// Bumped by `cancel()`; a cycle stops when it differs from the ticket it started with.
     cancel_generation: AtomicU64,
+    /// The ticket of the cycle holding `run_lock`.
+    running_ticket: AtomicU64,
     backoff: Mutex<Backoff>,
     /// Full resyncs started by this process (their seen-sets live in this connection).
     resyncs: Mutex<HashSet<EntityType>>,
@@ -205,6 +207,7 @@ impl Syncer {
             run_lock: tokio::sync::Mutex::new(()),
             finished: watch::channel((0, None)).0,
             cancel_generation: AtomicU64::new(0),
+            running_ticket: AtomicU64::new(0),
             backoff: Mutex::new(Backoff::default()),
             resyncs: Mutex::new(HashSet::new()),
         }
@@ -251,6 +254,12 @@ impl Syncer {
         let seen = finished.borrow().0;
         let guard = match self.run_lock.try_lock() {
             Ok(guard) => guard,
+            // A cancel came between the running cycle's start and this request: that cycle is
+            // stopping (its end may already be on the listeners' screens), and this caller
+            // asked for a sync after the cancel, so it gets a cycle of its own.
+            Err(_) if self.running_ticket.load(Ordering::SeqCst) != ticket => {
+                self.run_lock.lock().await
+            }
             Err(_) => {
                 // Join the running cycle.
                 while finished.changed().await.is_ok() {
@@ -264,6 +273,7 @@ impl Syncer {
                 unreachable!("the sender lives as long as the syncer");
             }
         };
+        self.running_ticket.store(ticket, Ordering::SeqCst);
         // Callers that joined must hear the end of this cycle even if it never finishes
         // normally (a panic, or the future dropped mid-way): then they get a Cancelled report.
         let mut announce = Announce {
