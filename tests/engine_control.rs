@@ -132,16 +132,37 @@ async fn the_batch_entry_point_respects_its_budget() {
         .any(|l| l.reason.as_deref() == Some("background")));
 }
 
-/// Cancels the engine as soon as the first upload batch is reported, like an OS deadline.
+/// Cancels the engine's first sync as soon as its first upload batch is reported, like an
+/// OS deadline. With `idle`, it then tells the test when the cancelled cycle reports idle
+/// and holds the cycle there a while (listeners hear the end of a cycle before it lets go
+/// of the engine).
 struct CancelOnFirstBatch {
     engine: Mutex<Weak<SyncEngine>>,
+    cancelled: std::sync::atomic::AtomicBool,
+    idle: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl CancelOnFirstBatch {
+    fn new(engine: &Arc<SyncEngine>, idle: Option<std::sync::mpsc::Sender<()>>) -> Arc<Self> {
+        Arc::new(CancelOnFirstBatch {
+            engine: Mutex::new(Arc::downgrade(engine)),
+            cancelled: false.into(),
+            idle: Mutex::new(idle),
+        })
+    }
 }
 
 impl SyncStatusListener for CancelOnFirstBatch {
     fn on_status(&self, status: SyncStatus) {
-        if status.phase == SyncPhase::Uploading && status.progress > 0 {
+        let first_batch = status.phase == SyncPhase::Uploading && status.progress > 0;
+        if first_batch && !self.cancelled.swap(true, Ordering::SeqCst) {
             if let Some(engine) = self.engine.lock().unwrap().upgrade() {
                 engine.cancel();
+            }
+        } else if status.phase == SyncPhase::Idle && self.cancelled.load(Ordering::SeqCst) {
+            if let Some(idle) = self.idle.lock().unwrap().take() {
+                idle.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(300));
             }
         }
     }
@@ -158,10 +179,7 @@ async fn cancel_stops_between_batches_and_nothing_is_lost() {
         till.record_sale(sale(&format!("cancel-{i}"), "p1", 1))
             .unwrap();
     }
-    let canceller = Arc::new(CancelOnFirstBatch {
-        engine: Mutex::new(Arc::downgrade(&till)),
-    });
-    let handle = till.subscribe_status(canceller);
+    let handle = till.subscribe_status(CancelOnFirstBatch::new(&till, None));
     let stopped = till.run_batch_sync(60_000).await;
     handle.cancel();
     assert_eq!(stopped.outcome, SyncOutcome::Cancelled, "{stopped:?}");
@@ -179,31 +197,6 @@ async fn cancel_stops_between_batches_and_nothing_is_lost() {
     assert_eq!(world.records("sale").await.len(), 60);
 }
 
-/// Cancels the first sync at its first upload batch, then holds the cancelled cycle in its final status (the
-/// listener runs before the cycle lets go of the engine) after telling the test it is idle.
-struct CancelThenLinger {
-    engine: Mutex<Weak<SyncEngine>>,
-    cancelled: std::sync::atomic::AtomicBool,
-    idle: Mutex<Option<std::sync::mpsc::Sender<()>>>,
-}
-
-impl SyncStatusListener for CancelThenLinger {
-    fn on_status(&self, status: SyncStatus) {
-        let first_batch = status.phase == SyncPhase::Uploading && status.progress > 0;
-        if first_batch && !self.cancelled.swap(true, Ordering::SeqCst) {
-            if let Some(engine) = self.engine.lock().unwrap().upgrade() {
-                engine.cancel();
-            }
-        } else if status.phase == SyncPhase::Idle && self.cancelled.load(Ordering::SeqCst) {
-            if let Some(idle) = self.idle.lock().unwrap().take() {
-                idle.send(()).unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(300));
-            }
-        }
-    }
-    fn on_conflict(&self, _: Conflict) {}
-}
-
 /// A sync asked for once the status says the cancelled cycle is over gets a cycle of its
 /// own, not the cancelled cycle's report, even while that cycle is still letting go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,12 +210,7 @@ async fn a_sync_asked_for_after_a_cancel_is_not_answered_by_the_cancelled_cycle(
             .unwrap();
     }
     let (idle_tx, idle_rx) = std::sync::mpsc::channel();
-    let listener = Arc::new(CancelThenLinger {
-        engine: Mutex::new(Arc::downgrade(&till)),
-        cancelled: false.into(),
-        idle: Mutex::new(Some(idle_tx)),
-    });
-    let handle = till.subscribe_status(listener);
+    let handle = till.subscribe_status(CancelOnFirstBatch::new(&till, Some(idle_tx)));
     let cancelled = tokio::spawn({
         let till = till.clone();
         async move { till.sync_now().await }

@@ -142,8 +142,8 @@ impl Store {
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the writer: all of it commits, or none. The
-    /// product search index catches up with the transaction's changes just before it
-    /// commits (`search_index::apply_notes`).
+    /// product and customer search indexes catch up with the transaction's changes just
+    /// before it commits (`search_index::apply_notes`).
     pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
