@@ -88,3 +88,39 @@ pub fn apply_notes(tx: &Connection) -> Result<()> {
     PRODUCTS.apply_notes(tx)?;
     CUSTOMERS.apply_notes(tx)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_support::temp_store;
+    use crate::store::{catalog, Durability, Store};
+    use rusqlite::Connection;
+
+    /// Notes a writer outside the engine committed (it does not apply them) are applied
+    /// when the engine opens the file, so search finds what that writer wrote.
+    #[test]
+    fn notes_left_by_another_writer_are_applied_on_open() {
+        let (_dir, store) = temp_store();
+        let path = store.path().to_owned();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO products (id, name, payload, version, checksum, updated_hlc) \
+             VALUES ('p1', 'Oat Milk', '{}', 1, 'c', 1)",
+            [],
+        )
+        .unwrap();
+        let noted: i64 = conn
+            .query_row("SELECT count(*) FROM products_fts_pending", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(noted, 1, "the trigger noted the insert");
+        drop(conn);
+        let store = Store::open(path.to_str().unwrap(), Durability::Normal).unwrap();
+        let found = store
+            .read(|c| catalog::search_products(c, "oat", 10))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        crate::store::test_support::assert_product_search_intact(&store);
+    }
+}
