@@ -36,7 +36,7 @@ pub struct WebhookRetry {
 impl Default for WebhookRetry {
     fn default() -> Self {
         WebhookRetry {
-            attempts: 5,
+            attempts: 12,
             initial_backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(10),
         }
@@ -91,7 +91,7 @@ OPTIONS:
     --rate-window-secs S       rate-limit window in seconds [default: 60]
     --webhook URL              POST change events to URL (repeatable)
     --webhook-secret SECRET    sign webhook bodies with HMAC-SHA256(SECRET)
-    --webhook-attempts N       attempts per webhook delivery [default: 5]
+    --webhook-attempts N       attempts per webhook delivery [default: 12]
     --webhook-backoff-ms MS    delay before the first retry, doubled after each [default: 500]
     -h, --help                 print this help
     -V, --version              print the version

@@ -4,6 +4,8 @@
 //! Sequence rule: every record change takes the next value of its store's counter row
 //! (`store_seq`) inside the same transaction, so `seq` order is commit order and a download
 //! page can never skip a change that commits late.
+//!
+//! `outbox`: the webhook outbox table, written in the same transactions.
 
 use crate::error::ApiError;
 use pos_sync::model::{hlc, EntityType};
@@ -16,6 +18,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use serde_json::{Number, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+pub mod outbox;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS store_seq (
@@ -121,6 +125,7 @@ impl Db {
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(outbox::SCHEMA)?;
         let clock: i64 = conn.query_row(
             "SELECT COALESCE(MAX(updated_hlc), 0) FROM records",
             [],
@@ -145,7 +150,7 @@ impl Db {
         })
         .await
         .map_err(|e| {
-            log::error!("database task failed: {e}");
+            tracing::error!("database task failed: {e}");
             ApiError::internal("the server failed; retry later")
         })?
     }

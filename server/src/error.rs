@@ -84,7 +84,7 @@ impl std::fmt::Display for ApiError {
 impl From<rusqlite::Error> for ApiError {
     fn from(err: rusqlite::Error) -> Self {
         // The detail goes to the log, never to the client.
-        log::error!("database error: {err}");
+        tracing::error!("database error: {err}");
         ApiError::internal("the server's database failed; retry later")
     }
 }
@@ -170,6 +170,6 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
-    log::error!("handler panicked: {detail}");
+    tracing::error!("handler panicked: {detail}");
     ApiError::internal("the server failed; retry later").into_response()
 }

@@ -34,8 +34,6 @@ use pos_sync::protocol::{body_checksum, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, P
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -65,7 +63,7 @@ async fn body_checksum_header(request: Request<Body>, next: Next) -> Response {
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            log::error!("could not buffer an answer to checksum it: {e}");
+            tracing::error!("could not buffer an answer to checksum it: {e}");
             return axum::response::IntoResponse::into_response(error::ApiError::internal(
                 "the server failed to send its answer; retry later",
             ));
@@ -116,7 +114,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
-    webhook_worker: Option<JoinHandle<()>>,
+    webhook_worker: Option<webhooks::Worker>,
     addr: SocketAddr,
 }
 
@@ -126,10 +124,12 @@ impl Server {
         let db = db::Db::open(&config.db)
             .map_err(|e| format!("cannot open database '{}': {e}", config.db))?;
         let (webhooks, webhook_worker) = webhooks::Webhooks::start(
+            db.clone(),
             config.webhooks.clone(),
             config.webhook_secret.clone(),
             config.webhook_retry,
-        );
+        )
+        .await?;
         let state = Arc::new(AppState {
             db,
             auth: auth::Auth::new(&config.devices),
@@ -143,7 +143,7 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        log::info!(
+        tracing::info!(
             "listening on {addr}: {} device tokens, database {}, admin {}, {} webhook(s)",
             config.devices.len(),
             config.db,
@@ -171,8 +171,8 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Serves until `shutdown` completes, then finishes requests in flight and gives queued
-    /// webhook deliveries a moment to go out.
+    /// Serves until `shutdown` completes, then finishes requests in flight and gives webhook
+    /// deliveries in flight a moment (undelivered events stay in the outbox for the next run).
     pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -181,9 +181,9 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await?;
         if let Some(worker) = self.webhook_worker {
-            let _ = tokio::time::timeout(Duration::from_secs(3), worker).await;
+            worker.stop().await;
         }
-        log::info!("stopped");
+        tracing::info!("stopped");
         Ok(())
     }
 }

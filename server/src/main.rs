@@ -25,7 +25,7 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    log::info!("shutting down");
+    tracing::info!("shutting down");
 }
 
 fn main() -> ExitCode {
