@@ -133,7 +133,12 @@ pub async fn json_errors(request: Request<Body>, next: Next) -> Response<Body> {
     let message = match status {
         StatusCode::NOT_FOUND => "no such endpoint".to_string(),
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_string(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported media type".to_string(),
+        // From the decompression layer: the only 415 that is not already JSON.
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "this Content-Encoding is not supported; send gzip or no encoding".to_string()
+        }
+        // From the body-limit layer.
+        StatusCode::PAYLOAD_TOO_LARGE => crate::body::too_large_message(),
         s => s
             .canonical_reason()
             .unwrap_or("request failed")

@@ -4,8 +4,9 @@
 //!
 //! One module per responsibility: `config` (command line, tokens file), `auth` (bearer
 //! tokens, store scoping, protocol header), `ratelimit`, `body` (size limit, gzip, JSON),
-//! `db` (all SQL), `upload`, `download`, `status`, `resolve`, `webhooks`, `admin`, `error`
-//! (JSON error bodies), `testing` (in-process spawn helper).
+//! `db` (all SQL, the webhook outbox included), `upload`, `download`, `status`, `resolve`,
+//! `webhooks` (delivery worker), `admin`, `error` (JSON error bodies), `logging`, `testing`
+//! (in-process spawn helper).
 
 pub mod admin;
 pub mod auth;
@@ -78,23 +79,27 @@ async fn body_checksum_header(request: Request<Body>, next: Next) -> Response {
 /// The HTTP surface: the four sync endpoints, the admin routes, JSON errors everywhere,
 /// gzip responses for clients that accept them.
 pub fn router(state: Arc<AppState>) -> Router {
-    let sync = Router::new()
-        .route("/api/sync/upload", post(upload::handler))
-        .route("/api/sync/download", get(download::handler))
-        .route("/api/sync/status", get(status::handler))
-        .route("/api/sync/resolve", post(resolve::handler))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_device));
-    let admin = Router::new()
-        .route(
-            "/admin/stores/{store_id}/records/{entity_type}",
-            get(admin::list_records).put(admin::put_records),
-        )
-        .route(
-            "/admin/stores/{store_id}/records/{entity_type}/{entity_id}",
-            delete(admin::delete_record),
-        )
-        .route("/admin/stores/{store_id}/stock", get(admin::stock))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    let sync = body::limits(
+        Router::new()
+            .route("/api/sync/upload", post(upload::handler))
+            .route("/api/sync/download", get(download::handler))
+            .route("/api/sync/status", get(status::handler))
+            .route("/api/sync/resolve", post(resolve::handler)),
+    )
+    .route_layer(from_fn_with_state(state.clone(), auth::require_device));
+    let admin = body::limits(
+        Router::new()
+            .route(
+                "/admin/stores/{store_id}/records/{entity_type}",
+                get(admin::list_records).put(admin::put_records),
+            )
+            .route(
+                "/admin/stores/{store_id}/records/{entity_type}/{entity_id}",
+                delete(admin::delete_record),
+            )
+            .route("/admin/stores/{store_id}/stock", get(admin::stock)),
+    )
+    .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
     Router::new()
         .merge(sync)
         .merge(admin)

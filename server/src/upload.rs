@@ -30,7 +30,7 @@ pub async fn handler(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadResponse>, ApiError> {
-    let bytes = body::read_body(&headers, body).await?;
+    let bytes = body::read_body(body).await?;
     body::check_content_type(&headers)?;
     let request = parse_request(&headers, &bytes)?;
     if request.changes.len() > MAX_BATCH_CHANGES {
