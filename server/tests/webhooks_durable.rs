@@ -19,10 +19,12 @@ use support::*;
 
 /// A loopback receiver: acknowledges the first `ack_first` deliveries, then holds every later
 /// one unanswered (a delivery in flight) until `open` is set; from then on it acknowledges all.
+/// With `failing` set it answers every delivery 500 instead.
 struct Receiver {
     deliveries: Mutex<Vec<(String, Bytes)>>,
     ack_first: usize,
     open: AtomicBool,
+    failing: AtomicBool,
     held: AtomicUsize,
     release: tokio::sync::Notify,
 }
@@ -34,6 +36,9 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         d.push((id, body));
         d.len()
     };
+    if r.failing.load(Ordering::SeqCst) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
     if n > r.ack_first && !r.open.load(Ordering::SeqCst) {
         r.held.fetch_add(1, Ordering::SeqCst);
         // Never answered: the server is killed meanwhile and the connection drops.
@@ -47,6 +52,7 @@ async fn start_receiver(ack_first: usize) -> (String, Arc<Receiver>) {
         deliveries: Mutex::new(Vec::new()),
         ack_first,
         open: AtomicBool::new(false),
+        failing: AtomicBool::new(false),
         held: AtomicUsize::new(0),
         release: tokio::sync::Notify::new(),
     });
@@ -199,5 +205,55 @@ async fn a_killed_server_delivers_every_webhook_after_its_restart() {
         event_of.len(),
         applied.len(),
         events.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_keeps_failing_is_given_up_and_stays_given_up_after_a_restart() {
+    if std::env::var("POS_SYNC_SERVER_URL").is_ok() {
+        eprintln!("skipped: needs a reference server process");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let (url, receiver) = start_receiver(usize::MAX).await;
+    receiver.failing.store(true, Ordering::SeqCst);
+    let flags = [
+        "--db",
+        db.to_str().unwrap(),
+        "--webhook",
+        url.as_str(),
+        "--webhook-attempts",
+        "3",
+        "--webhook-backoff-ms",
+        "20",
+    ];
+    let mut server = Server::spawn(&flags);
+    let api = server.api();
+    api.upload(&server.a1.token, vec![sale(&uid("sale"), &[("p", 1)])])
+        .await;
+    let count = || receiver.deliveries.lock().unwrap().len();
+    wait_for("three attempts", Duration::from_secs(10), || count() >= 3).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(count(), 3, "no fourth attempt");
+    assert!(server.terminate().success());
+
+    // Given up means given up: a restart does not send it again, new events still go out.
+    receiver.failing.store(false, Ordering::SeqCst);
+    let server = Server::spawn(&flags);
+    let api = server.api();
+    api.upload(&server.a1.token, vec![sale(&uid("sale"), &[("p", 1)])])
+        .await;
+    wait_for("the new event", Duration::from_secs(10), || count() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deliveries = receiver.deliveries.lock().unwrap().clone();
+    assert_eq!(deliveries.len(), 4);
+    assert_eq!(
+        deliveries[0], deliveries[2],
+        "the same event on every attempt"
+    );
+    assert_ne!(
+        deliveries[3].0, deliveries[0].0,
+        "a new event, not the given-up one"
     );
 }
