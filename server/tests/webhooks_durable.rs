@@ -96,13 +96,21 @@ async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
     }
 }
 
+/// A directory for the database of a reference server these tests kill and restart, or
+/// `None` (skip) when the suite drives an external server.
+fn reference_server_dir() -> Option<tempfile::TempDir> {
+    if std::env::var("POS_SYNC_SERVER_URL").is_ok() {
+        eprintln!("skipped: needs a reference server process to kill and restart");
+        return None;
+    }
+    Some(tempfile::tempdir().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_delivers_every_webhook_after_its_restart() {
-    if std::env::var("POS_SYNC_SERVER_URL").is_ok() {
-        eprintln!("skipped: needs a reference server process to kill");
+    let Some(dir) = reference_server_dir() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
+    };
     let db = dir.path().join("server.db");
     let db = db.to_str().unwrap().to_string();
     let (url, receiver) = start_receiver(5).await;
@@ -210,11 +218,9 @@ async fn a_killed_server_delivers_every_webhook_after_its_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_that_keeps_failing_is_given_up_and_stays_given_up_after_a_restart() {
-    if std::env::var("POS_SYNC_SERVER_URL").is_ok() {
-        eprintln!("skipped: needs a reference server process");
+    let Some(dir) = reference_server_dir() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
+    };
     let db = dir.path().join("server.db");
     let (url, receiver) = start_receiver(usize::MAX).await;
     receiver.failing.store(true, Ordering::SeqCst);
