@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body::Frame;
 use http_body_util::{BodyExt, LengthLimitError};
-use pos_sync::protocol::{limits::MAX_BODY_BYTES, ErrorCode};
+use pos_sync_protocol::{limits::MAX_BODY_BYTES, ErrorCode};
 use serde_json::Value;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

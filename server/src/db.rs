@@ -8,8 +8,8 @@
 //! `outbox`: the webhook outbox table, written in the same transactions.
 
 use crate::error::ApiError;
-use pos_sync::model::{hlc, EntityType};
-use pos_sync::protocol::{
+use pos_sync_protocol::model::{hlc, EntityType};
+use pos_sync_protocol::{
     canonical_checksum, canonical_json, drift_checksum, payload_checksum, ChangeResult,
     EntityStatus, ServerRecord,
 };

@@ -6,7 +6,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::Quota;
-use pos_sync::protocol::RateLimitStatus;
+use pos_sync_protocol::RateLimitStatus;
 use std::num::NonZeroU32;
 use std::time::Duration;
 

@@ -12,7 +12,7 @@ use crate::config::WebhookRetry;
 use crate::db::outbox::{Delivery, Outcome};
 use crate::db::{now_ms, Db, StoreTx};
 use hmac::{Hmac, Mac};
-use pos_sync::model::EntityType;
+use pos_sync_protocol::model::EntityType;
 use serde::Serialize;
 use sha2::Sha256;
 use std::collections::HashSet;

@@ -9,7 +9,7 @@ mod support;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use pos_sync::model::EntityType;
+use pos_sync_protocol::model::EntityType;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
