@@ -452,3 +452,91 @@ async fn changes_made_while_the_first_catalog_download_pages_end_as_on_the_serve
     let consistency = till.check_consistency().await.unwrap();
     assert!(consistency.consistent, "{consistency:?}");
 }
+
+/// The server restored from a backup (here: the till moved to a server that holds only the
+/// backup's records): its answer `sync_token_ahead` makes the till download each such type
+/// again from the beginning, remove what the server no longer has and keep its own unsynced
+/// edits; the sync log records it, and the next sync is an ordinary delta again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_ahead_of_a_restored_server_leads_to_a_full_resync_of_its_type() {
+    let before = World::start();
+    before.put("product", products(0..10)).await;
+    before
+        .put(
+            "customer",
+            json!([{"id": "c1", "name": "Ann"}, {"id": "c2", "name": "Bo"}]),
+        )
+        .await;
+    let till = before.engine(TILL_1);
+    assert_eq!(till.sync_now().await.downloaded, 12);
+    // An edit the restored server will not accept (it has no c2): it stays unsynced.
+    till.update_customer(json!({"id": "c2", "name": "Bo Edited"}).to_string())
+        .unwrap();
+    let mut config = before.config(TILL_1, &before.url());
+    drop(till);
+
+    let restored = World::start();
+    restored.put("product", products(0..5)).await;
+    restored
+        .put(
+            "product",
+            json!([{"id": "p100", "name": "New after the restore"}]),
+        )
+        .await;
+    restored
+        .put("customer", json!([{"id": "c1", "name": "Ann"}]))
+        .await;
+    config.server_url = Some(restored.url());
+    let till = SyncEngine::open(config).unwrap();
+    let report = till.sync_now().await;
+    assert_eq!(report.outcome, SyncOutcome::Completed, "{report:?}");
+    let has = |id: &str| till.product_by_id(id.into()).unwrap().is_some();
+    assert!((0..5).all(|i| has(&format!("p{i}"))) && has("p100"));
+    assert!(
+        (5..10).all(|i| !has(&format!("p{i}"))),
+        "gone from the server, gone here"
+    );
+    assert_eq!(till.get_customer("c1".into()).unwrap().unwrap().name, "Ann");
+    assert_eq!(
+        till.get_customer("c2".into()).unwrap().unwrap().name,
+        "Bo Edited",
+        "an unsynced edit is kept"
+    );
+    let resyncs: Vec<(String, i64)> = till
+        .sync_log(100)
+        .unwrap()
+        .into_iter()
+        .filter(|l| {
+            l.status == "RESYNC" && l.error_message.as_deref().unwrap().contains("finished")
+        })
+        .map(|l| (l.sync_type, l.records_count))
+        .collect();
+    assert!(resyncs.contains(&("product".to_owned(), 5)), "{resyncs:?}");
+    assert!(resyncs.iter().any(|(t, _)| t == "customer"), "{resyncs:?}");
+    assert!(till
+        .sync_log(100)
+        .unwrap()
+        .iter()
+        .any(|l| l.status == "RESYNC"
+            && l.error_message
+                .as_deref()
+                .unwrap()
+                .contains("sync_token_ahead")));
+
+    let again = till.sync_now().await;
+    assert_eq!(
+        (again.outcome, again.downloaded),
+        (SyncOutcome::Completed, 0),
+        "{again:?}"
+    );
+    let resyncs_after = till
+        .sync_log(200)
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.status == "RESYNC")
+        .count();
+    assert_eq!(
+        resyncs_after, 4,
+        "two types, a start and an end each, only once"
+    );
+}

@@ -14,7 +14,7 @@ use crate::protocol::{
 use crate::runtime::{blocking, OwnedTask};
 use crate::store::history::{self, AuditEntry};
 use crate::store::{catalog, customers, quarantine, state};
-use crate::transport::Transport;
+use crate::transport::{Download, Transport};
 use std::sync::Arc;
 
 impl Syncer {
@@ -67,11 +67,13 @@ impl Syncer {
     /// next page is requested (and verified) by a task of its own while this one is applied.
     /// At most one page is in flight; it is discarded, never applied, if the apply fails or
     /// the cycle must stop, and each page is still applied with its token in one transaction.
+    /// A server that answers `sync_token_ahead` turns the download into a full resync of the
+    /// type, from the beginning.
     async fn download_pages(
         &self,
         run: &mut Run,
         entity_type: EntityType,
-        resync: bool,
+        mut resync: bool,
         bulk: bool,
         limit: u32,
     ) -> Result<i64> {
@@ -79,8 +81,24 @@ impl Syncer {
         let since = self.store.read(|c| history::token(c, entity_type))?;
         let mut in_flight = prefetch(transport, entity_type, since, limit);
         let mut applied = 0;
+        let mut restarted = false;
         loop {
-            let verified = in_flight.wait("the download of a page").await?;
+            let verified = match in_flight.wait("the download of a page").await? {
+                Fetched::Page(verified) => verified,
+                Fetched::TokenAhead(message) => {
+                    if restarted {
+                        // Not even a download from the beginning is accepted: do not loop.
+                        return Err(PosSyncError::Server(format!(
+                            "the server answered sync_token_ahead again during a full download of {entity_type} ({message}); will retry"
+                        )));
+                    }
+                    restarted = true;
+                    self.restart_from_the_beginning(run, entity_type, &message)?;
+                    resync = true;
+                    in_flight = prefetch(transport, entity_type, None, limit);
+                    continue;
+                }
+            };
             let page = &verified.page;
             let following = page
                 .has_more
@@ -93,11 +111,7 @@ impl Syncer {
             self.events.progress(entity_type, applied);
             let Some(following) = following else {
                 if resync {
-                    let removed = self
-                        .store
-                        .write(|tx| history::finish_full_resync(tx, &run.id, entity_type))?;
-                    self.end_resync(entity_type);
-                    log::info!("full resync of {entity_type} removed {removed} stale records");
+                    self.finish_resync(run, entity_type)?;
                 }
                 break;
             };
@@ -107,6 +121,55 @@ impl Syncer {
             in_flight = following;
         }
         Ok(applied)
+    }
+
+    /// The server's answer to the stored token was `sync_token_ahead` (restored from a
+    /// backup, or the store was reset): the type is downloaded again from the beginning as
+    /// a full resync, which survives a crash like one the consistency check started.
+    fn restart_from_the_beginning(
+        &self,
+        run: &Run,
+        entity_type: EntityType,
+        message: &str,
+    ) -> Result<()> {
+        log::warn!("the server says the {entity_type} sync token is ahead of it: full resync");
+        self.begin_resync(entity_type);
+        let now = self.now();
+        self.store.write(|tx| {
+            history::begin_full_resync(tx, entity_type, now)?;
+            history::log_event(
+                tx,
+                &run.id,
+                entity_type,
+                "RESYNC",
+                0,
+                &format!(
+                    "the server answered sync_token_ahead ({message}); downloading every {entity_type} record again, then removing those the server no longer has (unsynced local edits are kept)"
+                ),
+                now,
+            )
+        })
+    }
+
+    /// Ends a full resync: local records the server no longer has are removed (logged).
+    fn finish_resync(&self, run: &Run, entity_type: EntityType) -> Result<()> {
+        let now = self.now();
+        let removed = self.store.write(|tx| {
+            let removed = history::finish_full_resync(tx, &run.id, entity_type)?;
+            history::log_event(
+                tx,
+                &run.id,
+                entity_type,
+                "RESYNC",
+                removed as i64,
+                &format!("full resync of {entity_type} finished: {removed} local records the server no longer has were removed"),
+                now,
+            )?;
+            Ok(removed)
+        })?;
+        self.end_resync(entity_type);
+        log::info!("full resync of {entity_type} removed {removed} stale records");
+        Ok(())
     }
 
     /// `bulk`: an initial load into a table that was empty when it began (no pre-images).
@@ -304,14 +367,24 @@ fn prefetch(
     entity_type: EntityType,
     since: Option<String>,
     limit: u32,
-) -> OwnedTask<VerifiedPage> {
+) -> OwnedTask<Fetched> {
     let transport = Arc::clone(transport);
     OwnedTask::spawn(async move {
-        let page = transport
+        match transport
             .download(entity_type, since.as_deref(), limit)
-            .await?;
-        verified(page, entity_type, limit)
+            .await?
+        {
+            Download::Page(page) => verified(page, entity_type, limit).map(Fetched::Page),
+            Download::TokenAhead(message) => Ok(Fetched::TokenAhead(message)),
+        }
     })
+}
+
+/// What the request for a page brought.
+enum Fetched {
+    Page(VerifiedPage),
+    /// `sync_token_ahead`, with the server's message.
+    TokenAhead(String),
 }
 
 /// A verified page and what each record is for the apply: for master data its document
