@@ -90,6 +90,17 @@ pub enum Download {
     TokenAhead(String),
 }
 
+/// The server's judgment of a resolution.
+#[derive(Debug)]
+pub enum Resolved {
+    Done(ResolveResponse),
+    /// `409 conflict_closed`: resolved before (perhaps by this device, whose answer was
+    /// lost), with the server's message.
+    AlreadyClosed(String),
+    /// Refused for good (`404`, `400`, ...): sending it again will not help.
+    Refused(PosSyncError),
+}
+
 /// Bodies smaller than this are sent uncompressed: gzip would not pay for itself.
 const COMPRESS_ABOVE_BYTES: usize = 1024;
 
@@ -206,10 +217,34 @@ impl Transport {
         self.call(Method::GET, "/api/sync/status", &[], None).await
     }
 
-    pub async fn resolve(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
-        let body = serde_json::to_vec(request).expect("wire types serialize");
-        self.call(Method::POST, "/api/sync/resolve", &[], Some(body))
-            .await
+    /// Sends a resolution. `Err` means no judgment was heard (the network, a 5xx, 429, a
+    /// damaged answer: worth sending again); a judgment is `Resolved`, a refusal included.
+    pub async fn resolve(&self, request: &ResolveRequest) -> Result<Resolved> {
+        let path = "/api/sync/resolve";
+        let body = self.encode_body(serde_json::to_vec(request).expect("wire types serialize"));
+        let (status, retry_after, bytes) =
+            self.exchange(Method::POST, path, &[], Some(&body)).await?;
+        if status == StatusCode::CONFLICT {
+            if let Ok(body) = serde_json::from_slice::<ErrorBody>(&bytes) {
+                if body.error.code == ErrorCode::ConflictClosed {
+                    return Ok(Resolved::AlreadyClosed(truncate(&body.error.message, 300)));
+                }
+            }
+        }
+        match decode(status, retry_after, &bytes, path) {
+            Ok(response) => Ok(Resolved::Done(response)),
+            // 429 and a request damaged in transit (`checksum_mismatch`) are worth sending again.
+            Err(e)
+                if status.is_client_error()
+                    && !matches!(
+                        e,
+                        PosSyncError::RateLimited { .. } | PosSyncError::Integrity(_)
+                    ) =>
+            {
+                Ok(Resolved::Refused(e))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn token(&self, refresh: bool) -> Result<String> {
