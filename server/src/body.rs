@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
-use pos_sync::protocol::{limits::MAX_BODY_BYTES, ErrorCode};
+use pos_sync_protocol::{limits::MAX_BODY_BYTES, ErrorCode};
 use serde_json::Value;
 use std::io::Read;
 

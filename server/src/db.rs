@@ -6,8 +6,8 @@
 //! page can never skip a change that commits late.
 
 use crate::error::ApiError;
-use pos_sync::model::{hlc, EntityType};
-use pos_sync::protocol::{
+use pos_sync_protocol::model::{hlc, EntityType};
+use pos_sync_protocol::{
     canonical_checksum, canonical_json, drift_checksum, payload_checksum, ChangeResult,
     EntityStatus, ServerRecord,
 };

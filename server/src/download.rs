@@ -8,9 +8,9 @@ use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use pos_sync::model::EntityType;
-use pos_sync::protocol::limits::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
-use pos_sync::protocol::{batch_checksum, token, DownloadResponse, ErrorCode, ServerRecord};
+use pos_sync_protocol::limits::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use pos_sync_protocol::model::EntityType;
+use pos_sync_protocol::{batch_checksum, token, DownloadResponse, ErrorCode, ServerRecord};
 use std::sync::Arc;
 
 /// A parsed download query.

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
-use pos_sync::protocol::{ErrorBody, ErrorCode};
+use pos_sync_protocol::{ErrorBody, ErrorCode};
 use std::any::Any;
 
 /// An error answer: HTTP status, protocol error code and a message in words.

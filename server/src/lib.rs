@@ -30,7 +30,7 @@ use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use pos_sync::protocol::{body_checksum, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use pos_sync_protocol::{body_checksum, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Per-device rate limiting: a fixed window of `limit` requests per `window`.
 
-use pos_sync::protocol::RateLimitStatus;
+use pos_sync_protocol::RateLimitStatus;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use pos_sync::protocol::limits::MAX_PAYLOAD_BYTES;
-use pos_sync::protocol::{
+use pos_sync_protocol::limits::MAX_PAYLOAD_BYTES;
+use pos_sync_protocol::{
     canonical_json, payload_checksum, ErrorCode, Resolution, ResolveRequest, ResolveResponse,
 };
 use serde_json::Value;

@@ -11,9 +11,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use pos_sync::model::{Action, EntityType};
-use pos_sync::protocol::limits::{MAX_BATCH_CHANGES, MAX_PAYLOAD_BYTES};
-use pos_sync::protocol::{
+use pos_sync_protocol::limits::{MAX_BATCH_CHANGES, MAX_PAYLOAD_BYTES};
+use pos_sync_protocol::model::{Action, EntityType};
+use pos_sync_protocol::{
     batch_checksum, canonical_checksum, canonical_json, payload_checksum, Change, ChangeResult,
     ChangeStatus, ErrorCode, ServerRecord, UploadRequest, UploadResponse,
 };

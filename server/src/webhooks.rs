@@ -6,7 +6,7 @@
 use crate::config::WebhookRetry;
 use crate::db::now_ms;
 use hmac::{Hmac, Mac};
-use pos_sync::model::EntityType;
+use pos_sync_protocol::model::EntityType;
 use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;

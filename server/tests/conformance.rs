@@ -4,11 +4,11 @@
 
 mod support;
 
-use pos_sync::model::{hlc, Action, EntityType};
-use pos_sync::protocol::limits::{
+use pos_sync_protocol::limits::{
     MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PAGE_LIMIT, MAX_PAYLOAD_BYTES,
 };
-use pos_sync::protocol::{
+use pos_sync_protocol::model::{hlc, Action, EntityType};
+use pos_sync_protocol::{
     batch_checksum, drift_checksum, payload_checksum, ChangeStatus, EntityStatus, Resolution,
     ResolveRequest, ServerRecord, UploadResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
@@ -34,7 +34,7 @@ async fn status_describes_the_callers_store() {
         Some("1"),
         "responses name the protocol version"
     );
-    let status: pos_sync::protocol::StatusResponse = resp.ok();
+    let status: pos_sync_protocol::StatusResponse = resp.ok();
     assert_eq!(status.protocol_version, PROTOCOL_VERSION);
     assert_eq!(status.store_id, server.a1.store_id);
     assert_eq!(status.device_id, server.a1.device_id);
@@ -210,7 +210,7 @@ async fn stale_edit(
     token: &str,
     other_token: &str,
     id: &str,
-) -> (pos_sync::protocol::ChangeResult, pos_sync::protocol::Change) {
+) -> (pos_sync_protocol::ChangeResult, pos_sync_protocol::Change) {
     let r = api.upload(token, vec![customer_create(id, "Bob")]).await;
     assert_eq!(r[0].status, ChangeStatus::Applied);
     let r = api
@@ -1190,7 +1190,7 @@ async fn gzip_works_both_ways() {
         Some("gzip"),
         "compressed for a client that accepts gzip"
     );
-    let page: pos_sync::protocol::DownloadResponse = resp.ok();
+    let page: pos_sync_protocol::DownloadResponse = resp.ok();
     assert!(page.records.iter().any(|r| r.entity_id == id) || page.has_more);
     let rb = api
         .request(Method::GET, "/api/sync/status")

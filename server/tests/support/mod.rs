@@ -10,8 +10,8 @@
 pub mod openapi;
 
 use openapi::{short, spec, Op};
-use pos_sync::model::{hlc, Action, EntityType};
-use pos_sync::protocol::{
+use pos_sync_protocol::model::{hlc, Action, EntityType};
+use pos_sync_protocol::{
     batch_checksum, payload_checksum, Change, ChangeResult, DownloadResponse, ErrorBody,
     ResolveRequest, ResolveResponse, ServerRecord, StatusResponse, UploadRequest, UploadResponse,
     PROTOCOL_HEADER,
