@@ -618,6 +618,17 @@ impl StoreTx<'_> {
         )
     }
 
+    /// The store's last allocated sequence number (0 for a store that never wrote): a
+    /// download token beyond it is ahead of the store.
+    pub fn last_seq(&self) -> rusqlite::Result<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT last_seq FROM store_seq WHERE store_id = ?1")?
+            .query_row(params![self.store_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
     /// Records of a type changed after sequence `since`, oldest first, with their sequence.
     pub fn page(
         &self,
