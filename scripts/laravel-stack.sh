@@ -51,7 +51,7 @@ stack_start_postgres() {
   mkdir -p "$PG_DATA" "$STACK/pgsock"
   chown postgres:postgres "$PG_DATA" "$STACK/pgsock"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DATA" -U possync -A trust --locale=C -E UTF8 >"$STACK/initdb.log" 2>&1
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$STACK/postgres.log" -w -t 60 \
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/postgres.log" -w -t 60 \
     -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$STACK/pgsock -c fsync=on -c max_connections=100" \
     start >/dev/null
   STACK_PIDS+=("$(head -1 "$PG_DATA/postmaster.pid")")
