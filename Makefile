@@ -68,11 +68,12 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
 ## bench: the benchmarks at full size (several minutes; release build): criterion for the
-## till's local paths, then the end-to-end harness; prints the table, rewrites docs/benchmarks.md
+## till's local paths, then the end-to-end harness, with the Laravel package's rows (scripts/bench-laravel.sh
+## starts nginx + php-fpm + PostgreSQL beside it); prints the table, rewrites docs/benchmarks.md
 bench:
 	$(CARGO) bench --bench local
 	$(CARGO) build --release --lib
-	$(CARGO) bench --bench e2e -- --write-docs
+	scripts/bench-laravel.sh $(CARGO) bench --bench e2e -- --write-docs
 
 ## bench-quick: the same harness at small sizes in a debug build (under a minute), so it
 ## cannot rot; figures are printed, never judged
