@@ -6,9 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The kinds of data the engine syncs. The declaration order is the sync priority order.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, uniffi::Enum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityType {
     Sale,
@@ -20,7 +18,7 @@ pub enum EntityType {
 }
 
 /// Which way an entity type travels between device and server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Upload,
@@ -29,7 +27,7 @@ pub enum Direction {
 }
 
 /// Who wins when the device and the server disagree about a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConflictPolicy {
     /// The device's record is the truth (sales, stock adjustments).
     LocalWins,
@@ -131,7 +129,7 @@ impl FromStr for EntityType {
 }
 
 /// The state of one change in the device's sync queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SyncState {
     /// Queued, waiting to be sent.
@@ -179,7 +177,7 @@ impl fmt::Display for SyncState {
 }
 
 /// What a change does to its entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
