@@ -182,6 +182,7 @@ pub struct StatusResponse {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Resolution {
     /// The device's version replaces the server's.
     KeepLocal,

@@ -27,6 +27,7 @@ pub const DEFAULT_DATABASE_FILE: &str = "pos-sync.db";
 
 /// What `open` answers.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OpenResult {
     /// The pos-sync library version.
@@ -37,6 +38,7 @@ pub struct OpenResult {
 
 /// What `enableBackgroundSync` scheduled.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct BackgroundSyncInfo {
     pub enabled: bool,

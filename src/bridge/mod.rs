@@ -15,6 +15,8 @@ mod host;
 mod methods;
 mod saved;
 mod tokens;
+#[cfg(test)]
+mod typescript;
 pub mod wire;
 
 pub use error::BridgeError;

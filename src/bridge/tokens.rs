@@ -17,6 +17,7 @@ pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The payload of the `tokenRequested` event.
 #[derive(Debug, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRequest {
     /// `true` when the server refused the current token (answer with a new one); `false`

@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Product {
     pub id: String,
     pub sku: Option<String>,
@@ -16,6 +17,7 @@ pub struct Product {
     pub name: String,
     /// The whole product document as the server sent it.
     #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     pub version: i64,
 }
@@ -83,6 +85,7 @@ pub fn search_products(conn: &Connection, query: &str, limit: u32) -> Result<Vec
 /// Where a product's current price came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum PriceSource {
     /// A price list entry valid now.
     PriceList,
@@ -92,6 +95,7 @@ pub enum PriceSource {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Price {
     pub product_id: String,
     /// In minor units (cents).

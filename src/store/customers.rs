@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Customer {
     pub id: String,
     pub name: String,
@@ -19,6 +20,7 @@ pub struct Customer {
     pub email: Option<String>,
     /// The whole customer document.
     #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     /// The server version this device last agreed on (0: never synced).
     pub version: i64,
@@ -26,6 +28,7 @@ pub struct Customer {
     pub pending_upload: bool,
     /// Hybrid logical clock timestamp of the last edit.
     #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub updated_hlc: i64,
 }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 /// What the till gets back from recording a sale.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SaleReceipt {
     pub sale_id: String,
     /// `STORE-REGISTER-000042`: gapless per device, unique across tills.
@@ -20,6 +21,7 @@ pub struct SaleReceipt {
     pub change_id: String,
     /// Hybrid logical clock timestamp of the sale.
     #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub hlc: i64,
 }
 
@@ -136,11 +138,13 @@ fn same_sale_or_error(
 /// A recorded sale as the app reads it back.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Sale {
     pub sale_id: String,
     pub receipt_number: String,
     /// The sale document, with the receipt number added by the engine.
     #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     pub created_at_ms: i64,
 }
@@ -162,10 +166,12 @@ pub fn get_sale(conn: &Connection, id: &str) -> Result<Option<Sale>> {
 /// A queued stock adjustment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChangeRef {
     pub entity_id: String,
     pub change_id: String,
     #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub hlc: i64,
 }
 

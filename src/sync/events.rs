@@ -33,6 +33,7 @@ pub trait SyncStatusListener: Send + Sync {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum SyncPhase {
     Idle,
     Uploading,
@@ -47,6 +48,7 @@ pub enum SyncPhase {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub phase: SyncPhase,
     /// The entity type being synced, while uploading or downloading.
