@@ -64,17 +64,36 @@ fn read_dir(dir: &Path) -> BTreeMap<String, String> {
     files
 }
 
-/// ts-rs knows `JsonObject` only as a name: import it where it is used.
-fn with_json_import(text: &str) -> String {
-    if !text.contains("JsonObject") {
-        return text.to_owned();
+/// ts-rs's output, tidied for the plugin's docgen README: records become interfaces (docgen
+/// renders their fields as a table, a type alias as one line of code), `Array<T>` becomes
+/// `T[]` (else docgen documents the whole `Array` interface), and `JsonObject`, which
+/// ts-rs knows only as a name, is imported where it is used.
+fn tidy(text: &str) -> String {
+    let mut text = text.to_owned();
+    while let Some(start) = text.find("Array<") {
+        let end = start + text[start..].find('>').expect("Array<T> is closed");
+        let inner = text[start + "Array<".len()..end].to_owned();
+        text.replace_range(start..=end, &format!("{inner}[]"));
     }
-    let import = "import type { JsonObject } from \"./JsonObject\";\n";
-    match text.find("\n\n") {
-        // After ts-rs's header comment, before the first import or declaration.
-        Some(i) if text.starts_with("//") => format!("{}\n{import}{}", &text[..i], &text[i + 1..]),
-        _ => format!("{import}{text}"),
+    if let Some(decl) = text.find("export type ") {
+        let (head, tail) = text.split_at(decl);
+        if let Some((name, body)) = tail["export type ".len()..].split_once(" = { ") {
+            if let Some(fields) = body.trim_end().strip_suffix("};") {
+                text = format!("{head}export interface {name} {{ {fields}}}\n");
+            }
+        }
     }
+    if text.contains("JsonObject") {
+        let import = "import type { JsonObject } from \"./JsonObject\";\n";
+        text = match text.find("\n") {
+            // After ts-rs's "generated" line, with the other imports.
+            Some(i) if text.starts_with("//") => {
+                format!("{}{import}{}", &text[..=i], &text[i + 1..])
+            }
+            _ => format!("{import}{text}"),
+        };
+    }
+    text
 }
 
 #[test]
@@ -83,7 +102,7 @@ fn the_committed_typescript_records_are_what_the_rust_records_give() {
     export_all(&config(tmp.path()));
     let generated: BTreeMap<String, String> = read_dir(tmp.path())
         .into_iter()
-        .map(|(name, text)| (name, with_json_import(&text)))
+        .map(|(name, text)| (name, tidy(&text)))
         .collect();
     let out: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join(OUT_DIR);
     if std::env::var_os("POS_SYNC_WRITE_TS").is_some() {

@@ -3,8 +3,8 @@
 /**
  * What `enableBackgroundSync` scheduled.
  */
-export type BackgroundSyncInfo = { enabled: boolean, 
+export interface BackgroundSyncInfo { enabled: boolean, 
 /**
  * The interval the OS scheduler was given (after the platform's minimum).
  */
-intervalMinutes: number, };
+intervalMinutes: number, }

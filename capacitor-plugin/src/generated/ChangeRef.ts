@@ -3,4 +3,4 @@
 /**
  * A queued stock adjustment.
  */
-export type ChangeRef = { entityId: string, changeId: string, hlc: string, };
+export interface ChangeRef { entityId: string, changeId: string, hlc: string, }

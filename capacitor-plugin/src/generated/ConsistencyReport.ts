@@ -2,8 +2,8 @@
 import type { EntityConsistency } from "./EntityConsistency";
 import type { EntityType } from "./EntityType";
 
-export type ConsistencyReport = { checkedAtMs: number, entities: Array<EntityConsistency>, 
+export interface ConsistencyReport { checkedAtMs: number, entities: EntityConsistency[], 
 /**
  * Types whose drift scheduled a full resync on the next cycle.
  */
-resyncScheduled: Array<EntityType>, consistent: boolean, };
+resyncScheduled: EntityType[], consistent: boolean, }

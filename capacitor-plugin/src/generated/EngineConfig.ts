@@ -6,7 +6,7 @@ import type { HealthThresholds } from "./HealthThresholds";
 /**
  * How to open an engine. Only the first four fields are required.
  */
-export type EngineConfig = { 
+export interface EngineConfig { 
 /**
  * The device database file (created if missing), or `:memory:` for a throwaway one.
  */
@@ -69,4 +69,4 @@ health?: HealthThresholds | null,
  * `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
  * from its creation on: an existing plain file cannot be opened with a key.
  */
-encryptionKey?: string | null, };
+encryptionKey?: string | null, }

@@ -4,4 +4,4 @@ import type { EntityType } from "./EntityType";
 /**
  * Counts of one entity type in the queue.
  */
-export type EntityQueueCounts = { entityType: EntityType, pending: number, syncing: number, synced: number, failed: number, conflict: number, };
+export interface EntityQueueCounts { entityType: EntityType, pending: number, syncing: number, synced: number, failed: number, conflict: number, }

@@ -3,8 +3,8 @@
 /**
  * When the queue counts as unhealthy. Defaults suit a till that syncs every few minutes.
  */
-export type HealthThresholds = { warningPending?: number, criticalPending?: number, 
+export interface HealthThresholds { warningPending?: number, criticalPending?: number, 
 /**
  * Oldest unsynced change older than this (ms): warning.
  */
-warningAgeMs?: number, criticalAgeMs?: number, };
+warningAgeMs?: number, criticalAgeMs?: number, }

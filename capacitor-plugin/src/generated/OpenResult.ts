@@ -3,7 +3,7 @@
 /**
  * What `open` answers.
  */
-export type OpenResult = { 
+export interface OpenResult { 
 /**
  * The pos-sync library version.
  */
@@ -11,4 +11,4 @@ version: string,
 /**
  * The database file the engine uses (absolute path).
  */
-databasePath: string, };
+databasePath: string, }

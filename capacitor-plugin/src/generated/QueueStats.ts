@@ -2,11 +2,11 @@
 import type { EntityQueueCounts } from "./EntityQueueCounts";
 import type { QueueHealth } from "./QueueHealth";
 
-export type QueueStats = { pending: number, syncing: number, synced: number, failed: number, conflict: number, 
+export interface QueueStats { pending: number, syncing: number, synced: number, failed: number, conflict: number, 
 /**
  * Of the failed: refused by the server, waiting for a person or a server fix.
  */
-rejected: number, byEntity: Array<EntityQueueCounts>, 
+rejected: number, byEntity: EntityQueueCounts[], 
 /**
  * Age of the oldest change not yet synced (any state but SYNCED), if any.
  */
@@ -18,4 +18,4 @@ bytesPending: number, health: QueueHealth,
 /**
  * Why the health is not OK, in words for the support screen ("" when OK).
  */
-healthReason: string, };
+healthReason: string, }

@@ -4,8 +4,8 @@ import type { JsonObject } from "./JsonObject";
 /**
  * A recorded sale as the app reads it back.
  */
-export type Sale = { saleId: string, receiptNumber: string, 
+export interface Sale { saleId: string, receiptNumber: string, 
 /**
  * The sale document, with the receipt number added by the engine.
  */
-json: JsonObject, createdAtMs: number, };
+json: JsonObject, createdAtMs: number, }

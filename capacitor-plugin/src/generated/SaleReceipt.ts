@@ -3,7 +3,7 @@
 /**
  * What the till gets back from recording a sale.
  */
-export type SaleReceipt = { saleId: string, 
+export interface SaleReceipt { saleId: string, 
 /**
  * `STORE-REGISTER-000042`: gapless per device, unique across tills.
  */
@@ -15,4 +15,4 @@ changeId: string,
 /**
  * Hybrid logical clock timestamp of the sale.
  */
-hlc: string, };
+hlc: string, }

@@ -4,7 +4,7 @@ import type { SyncOutcome } from "./SyncOutcome";
 /**
  * What one cycle did. WorkManager and BGTaskScheduler map it to success / retry.
  */
-export type SyncReport = { runId: string, outcome: SyncOutcome, 
+export interface SyncReport { runId: string, outcome: SyncOutcome, 
 /**
  * Changes the server applied (or had already applied: duplicates count here too).
  */
@@ -40,4 +40,4 @@ moreWorkPending: boolean,
 /**
  * The earliest time the engine will contact the server again (backoff), if delayed.
  */
-nextSyncAllowedAtMs: number | null, error: string | null, };
+nextSyncAllowedAtMs: number | null, error: string | null, }

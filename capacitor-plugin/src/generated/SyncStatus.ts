@@ -3,7 +3,7 @@ import type { EntityType } from "./EntityType";
 import type { QueueStats } from "./QueueStats";
 import type { SyncPhase } from "./SyncPhase";
 
-export type SyncStatus = { phase: SyncPhase, 
+export interface SyncStatus { phase: SyncPhase, 
 /**
  * The entity type being synced, while uploading or downloading.
  */
@@ -15,4 +15,4 @@ progress: number,
 /**
  * What the app last told the engine about connectivity.
  */
-online: boolean, lastSyncAtMs: number | null, nextSyncAtMs: number | null, lastError: string | null, queue: QueueStats, };
+online: boolean, lastSyncAtMs: number | null, nextSyncAtMs: number | null, lastError: string | null, queue: QueueStats, }

@@ -3,7 +3,7 @@
 /**
  * The payload of the `tokenRequested` event.
  */
-export type TokenRequest = { 
+export interface TokenRequest { 
 /**
  * `true` when the server refused the current token (answer with a new one); `false`
  * when the engine has no token yet.
@@ -12,4 +12,4 @@ refresh: boolean,
 /**
  * How long the engine waits for `setToken`, in ms.
  */
-timeoutMs: number, };
+timeoutMs: number, }
