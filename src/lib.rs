@@ -10,12 +10,17 @@ pub mod api;
 pub mod bridge;
 pub mod documents;
 pub mod error;
-pub mod model;
-pub mod protocol;
 pub mod runtime;
 pub mod store;
 pub mod sync;
 pub mod transport;
+mod vocabulary;
+
+/// The wire types, from the FFI-free `pos-sync-protocol` crate the servers share.
+pub use pos_sync_protocol as protocol;
+/// The domain vocabulary (entity types, queue states, the hybrid logical clock), from the
+/// same crate.
+pub use pos_sync_protocol::model;
 
 /// Everything the engine accepts from a server, without the network: the entry points of
 /// the fuzz targets (`fuzz/`) and of the property runs in `tests/reliability/`. Not part of

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use pos_sync::protocol::{ErrorCode, RateLimitStatus, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use pos_sync_protocol::{ErrorCode, RateLimitStatus, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::State;
 use axum::{Extension, Json};
-use pos_sync::protocol::{RateLimitStatus, StatusResponse, PROTOCOL_VERSION};
+use pos_sync_protocol::{RateLimitStatus, StatusResponse, PROTOCOL_VERSION};
 use std::sync::Arc;
 
 pub async fn handler(

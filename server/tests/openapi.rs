@@ -1,11 +1,11 @@
 //! docs/openapi.yaml is a well-formed OpenAPI 3.1 document, its schemas are exactly the
-//! serde wire types of `pos_sync::protocol`, and it lists exactly the routes the server
+//! serde wire types of `pos_sync_protocol`, and it lists exactly the routes the server
 //! serves. (The conformance suite also checks every real response against it.)
 
 mod support;
 
-use pos_sync::model::{Action, EntityType};
-use pos_sync::protocol::{
+use pos_sync_protocol::model::{Action, EntityType};
+use pos_sync_protocol::{
     batch_checksum, payload_checksum, ChangeResult, ChangeStatus, DownloadResponse, EntityStatus,
     ErrorBody, ErrorCode, RateLimitStatus, Resolution, ResolveRequest, ResolveResponse,
     ServerRecord, StatusResponse, UploadResponse, PROTOCOL_VERSION,
@@ -189,6 +189,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ErrorCode::RateLimited,
         ErrorCode::NotFound,
         ErrorCode::ConflictClosed,
+        ErrorCode::SyncTokenAhead,
         ErrorCode::InvalidPayload,
         ErrorCode::InvalidAction,
         ErrorCode::Internal,
@@ -205,6 +206,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | ErrorCode::RateLimited
             | ErrorCode::NotFound
             | ErrorCode::ConflictClosed
+            | ErrorCode::SyncTokenAhead
             | ErrorCode::InvalidPayload
             | ErrorCode::InvalidAction
             | ErrorCode::Internal => {}
@@ -598,11 +600,12 @@ fn protocol_md_examples_and_test_vectors_are_true() {
         ("resolve-request", "ResolveRequest"),
         ("resolve-response", "ResolveResponse"),
         ("error-body", "ErrorBody"),
+        ("token-ahead", "ErrorBody"),
         ("webhook-event", "WebhookEvent"),
     ] {
         valid(schema, &doc_example(&doc, name));
     }
-    let upload: pos_sync::protocol::UploadRequest =
+    let upload: pos_sync_protocol::UploadRequest =
         serde_json::from_value(doc_example(&doc, "upload-request")).unwrap();
     assert_eq!(upload.checksum, batch_checksum(&upload.changes));
     for c in &upload.changes {
@@ -648,13 +651,13 @@ fn protocol_md_examples_and_test_vectors_are_true() {
     for cells in vectors {
         let value: Value = serde_json::from_str(&cells[0]).unwrap();
         assert_eq!(
-            pos_sync::protocol::canonical_json(&value),
+            pos_sync_protocol::canonical_json(&value),
             cells[0],
             "canonical form"
         );
         assert_eq!(payload_checksum(&value), cells[1], "sha256 of {}", cells[0]);
         assert_eq!(
-            pos_sync::protocol::drift_checksum(&cells[1]).to_string(),
+            pos_sync_protocol::drift_checksum(&cells[1]).to_string(),
             cells[2]
         );
     }
@@ -663,7 +666,7 @@ fn protocol_md_examples_and_test_vectors_are_true() {
             .unwrap();
     assert!(doc.contains(&format!(
         "`{}`",
-        pos_sync::protocol::canonical_json(&shuffled)
+        pos_sync_protocol::canonical_json(&shuffled)
     )));
     let signature =
         pos_sync_server::webhooks::signature("whsec_test", br#"{"event":"changes.applied"}"#);

@@ -10,8 +10,8 @@
 pub mod openapi;
 
 use openapi::{short, spec, Op};
-use pos_sync::model::{hlc, Action, EntityType};
-use pos_sync::protocol::{
+use pos_sync_protocol::model::{hlc, Action, EntityType};
+use pos_sync_protocol::{
     batch_checksum, payload_checksum, Change, ChangeResult, DownloadResponse, ErrorBody,
     ResolveRequest, ResolveResponse, ServerRecord, StatusResponse, UploadRequest, UploadResponse,
     PROTOCOL_HEADER,
@@ -228,6 +228,13 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// SIGKILL: the process dies at once, whatever it was doing (no shutdown code runs).
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("a spawned server");
+        child.kill().expect("SIGKILL is sent");
+        child.wait().expect("the killed server is reaped");
     }
 
     /// Skips (returns `None`) when the server has no admin routes configured.

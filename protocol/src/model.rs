@@ -6,9 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The kinds of data the engine syncs. The declaration order is the sync priority order.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, uniffi::Enum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub enum EntityType {
@@ -21,7 +19,7 @@ pub enum EntityType {
 }
 
 /// Which way an entity type travels between device and server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Upload,
@@ -30,7 +28,7 @@ pub enum Direction {
 }
 
 /// Who wins when the device and the server disagree about a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConflictPolicy {
     /// The device's record is the truth (sales, stock adjustments).
     LocalWins,
@@ -132,7 +130,7 @@ impl FromStr for EntityType {
 }
 
 /// The state of one change in the device's sync queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SyncState {
     /// Queued, waiting to be sent.
@@ -180,7 +178,7 @@ impl fmt::Display for SyncState {
 }
 
 /// What a change does to its entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,

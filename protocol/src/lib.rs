@@ -1,6 +1,10 @@
-//! The wire contract between a device and the sync server (docs/protocol.md explains it in
-//! prose). These types are shared by the engine and the reference server, so both sides
-//! always agree on field names. Checksums are SHA-256 over canonical JSON.
+//! pos-sync-protocol: the wire contract between a device and the sync server
+//! (docs/protocol.md explains it in prose) and the domain vocabulary both sides speak
+//! (`model`). Shared by the engine (`pos_sync::protocol`, `pos_sync::model`) and the reference
+//! server, so both sides always agree on field names; plain Rust with no FFI, so a server
+//! does not compile the client or UniFFI. Checksums are SHA-256 over canonical JSON.
+
+pub mod model;
 
 use crate::model::{Action, EntityType};
 use serde::{Deserialize, Serialize};
@@ -180,7 +184,7 @@ pub struct StatusResponse {
 // Resolve: POST /api/sync/resolve
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Resolution {
@@ -242,6 +246,9 @@ pub enum ErrorCode {
     NotFound,
     /// 409: the conflict was already resolved.
     ConflictClosed,
+    /// 409 on download: `since` is ahead of the store's current position (the server was
+    /// restored from a backup, or the store was reset); download the type from the beginning.
+    SyncTokenAhead,
     /// Per-change `rejected`: the payload misses a required field or has a wrong type.
     InvalidPayload,
     /// Per-change `rejected`: the action is not allowed for this entity type.
@@ -263,6 +270,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NotFound => "not_found",
             ErrorCode::ConflictClosed => "conflict_closed",
+            ErrorCode::SyncTokenAhead => "sync_token_ahead",
             ErrorCode::InvalidPayload => "invalid_payload",
             ErrorCode::InvalidAction => "invalid_action",
             ErrorCode::Internal => "internal",
