@@ -1,8 +1,8 @@
 /*
  * The record types come from Rust (ts-rs, checked by the Rust test `bridge::typescript`);
  * definitions.ts must re-export every one of them, so an app can import each from the
- * package. The same for the plugin's forwarders: the Kotlin and Swift classes declare the
- * one generic method the client calls, and no per-method table.
+ * package. The same for the plugin's forwarders: the Kotlin class declares the one generic
+ * method the client calls, and no per-method table.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -38,9 +38,4 @@ describe('the native classes are forwarders', () => {
     expect([...kotlin.matchAll(/@PluginMethod[^\n]*\n\s*fun (\w+)/g)].map((m) => m[1])).toEqual(['call']);
   });
 
-  it('iOS: one registered method, `call`', () => {
-    const swift = read('ios/Sources/PosSyncPlugin/PosSyncPlugin.swift');
-    expect([...swift.matchAll(/CAPPluginMethod\(name: "(\w+)"/g)].map((m) => m[1])).toEqual(['call']);
-    expect([...swift.matchAll(/@objc func (\w+)\(_ call: CAPPluginCall\)/g)].map((m) => m[1])).toEqual(['call']);
-  });
 });

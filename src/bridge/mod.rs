@@ -93,8 +93,11 @@ impl PluginBridge {
     /// background worker calls on the engine it opened from [`Self::saved_config`].
     pub fn serve_tokens(&self, engine: &SyncEngine) -> Result<(), BridgeError> {
         self.tokens.load_saved(&self.saved)?;
-        engine.set_token_provider(self.tokens.clone())?;
-        Ok(())
+        match engine.set_token_provider(self.tokens.clone()) {
+            // An engine without a server URL works offline and needs no tokens.
+            Err(crate::PosSyncError::NotConfigured(_)) => Ok(()),
+            other => Ok(other?),
+        }
     }
 
     fn engine(&self) -> Result<Arc<SyncEngine>, BridgeError> {

@@ -1,6 +1,8 @@
 package io.possync.capacitor
 
+import io.possync.EngineConfig
 import io.possync.EngineHolder
+import io.possync.SyncEngine
 import kotlinx.coroutines.runBlocking
 import org.json.JSONObject
 import java.io.File
@@ -49,8 +51,7 @@ class BridgeCallTest {
 
         // A database from a newer pos-sync: SCHEMA_TOO_NEW with the versions as fields.
         val newer = File(h.dir.toFile(), "newer.db")
-        h.open("databasePath" to "newer.db")
-        h.call("close").ok()
+        SyncEngine.open(EngineConfig(databasePath = newer.path, storeId = "S1", registerId = "R1", deviceId = "d1")).close()
         bumpUserVersion(newer, 999)
         val tooNew = h.call("open", js("storeId" to "S1", "registerId" to "R1", "deviceId" to "d1", "databasePath" to "newer.db"))
         assertEquals("SCHEMA_TOO_NEW", tooNew.code, tooNew.toString())
