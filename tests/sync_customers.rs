@@ -242,7 +242,10 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
     let wrong = till
         .resolve_conflict("no-such-conflict".into(), Resolution::KeepServer, None)
         .await;
-    assert!(matches!(wrong, Err(pos_sync::PosSyncError::NotFound(_))));
+    assert!(matches!(
+        wrong,
+        Err(pos_sync::PosSyncError::NotFound { .. })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 use super::upload::verify_record;
 use super::{Run, Syncer};
 use crate::documents::{self, Document};
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::EntityType;
 use crate::protocol::{batch_checksum, limits::MAX_PAGE_LIMIT, DownloadResponse, ServerRecord};
 use crate::runtime::{blocking, OwnedTask};
@@ -156,7 +156,7 @@ impl Syncer {
                         catalog::apply_server_document(tx, record, doc.as_ref())
                     };
                     written.map_err(|e| {
-                        PosSyncError::Server(format!(
+                        Error::server(format!(
                             "the server sent an unusable {} record ({e}); page not applied",
                             record.entity_type
                         ))
@@ -222,24 +222,24 @@ fn verified(
     limit: u32,
 ) -> Result<VerifiedPage> {
     if page.entity_type != entity_type {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "asked for {entity_type} changes, the server sent {}; not applied",
             page.entity_type
         )));
     }
     if page.records.len() > limit as usize {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "the server sent {} records for a page of at most {limit}; not applied",
             page.records.len()
         )));
     }
     if page.next_token.is_empty() || page.next_token.len() > 512 {
-        return Err(PosSyncError::Server(
-            "the server sent an unusable sync token; not applied".into(),
+        return Err(Error::server(
+            "the server sent an unusable sync token; not applied",
         ));
     }
     if batch_checksum(&page.records) != page.checksum {
-        return Err(PosSyncError::Integrity(format!(
+        return Err(Error::Integrity(format!(
             "a downloaded {entity_type} page does not match its checksum (corrupted in transit); not applied, will retry"
         )));
     }
@@ -261,20 +261,20 @@ fn verified_document(record: &mut ServerRecord, expected: EntityType) -> Result<
     }
     // `verify_record`'s other checks, in the same words.
     if record.entity_type != expected {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "the server sent a {} record where a {expected} was expected; not applied",
             record.entity_type
         )));
     }
-    let unusable = |e: PosSyncError| {
-        PosSyncError::Server(format!(
+    let unusable = |e: Error| {
+        Error::server(format!(
             "the server sent a bad {expected} record ({e}); not applied"
         ))
     };
     documents::check_key(expected.as_str(), "id", &record.entity_id).map_err(unusable)?;
     let doc = Document::new(std::mem::take(&mut record.payload)).map_err(unusable)?;
     if doc.checksum != record.checksum {
-        return Err(PosSyncError::Integrity(format!(
+        return Err(Error::Integrity(format!(
             "a downloaded {expected} record does not match its checksum (corrupted in transit); not applied, will retry"
         )));
     }
@@ -332,7 +332,7 @@ mod tests {
         tampered.payload["name"] = json!("Coffee");
         let err = verify_page(&page(vec![tampered]), EntityType::Product, 10).unwrap_err();
         assert!(
-            matches!(&err, PosSyncError::Integrity(m) if m.contains("record does not match")),
+            matches!(&err, Error::Integrity(m) if m.contains("record does not match")),
             "{err}"
         );
     }
