@@ -4,11 +4,17 @@
 CARGO ?= cargo
 
 ## demo: build, start the reference server on an embedded SQLite database, play a day of two tills
+## (SERVER=laravel: the same day against the Laravel package on nginx + php-fpm + PostgreSQL)
+SERVER ?= reference
 demo:
+ifeq ($(SERVER),laravel)
+	scripts/demo-laravel.sh
+else
 	$(CARGO) run --quiet --example demo
+endif
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust bench-quick test-kotlin test-swift test-plugin fuzz-smoke
+test: lint test-rust bench-quick test-kotlin test-swift test-plugin fuzz-smoke test-laravel
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -62,11 +68,12 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
 ## bench: the benchmarks at full size (several minutes; release build): criterion for the
-## till's local paths, then the end-to-end harness; prints the table, rewrites docs/benchmarks.md
+## till's local paths, then the end-to-end harness, with the Laravel package's rows (scripts/bench-laravel.sh
+## starts nginx + php-fpm + PostgreSQL beside it); prints the table, rewrites docs/benchmarks.md
 bench:
 	$(CARGO) bench --bench local
 	$(CARGO) build --release --lib
-	$(CARGO) bench --bench e2e -- --write-docs
+	scripts/bench-laravel.sh $(CARGO) bench --bench e2e -- --write-docs
 
 ## bench-quick: the same harness at small sizes in a debug build (under a minute), so it
 ## cannot rot; figures are printed, never judged
@@ -82,3 +89,20 @@ clean:
 	$(CARGO) clean
 	rm -rf android/build android/jvm-tests/target ios/build ios/.build ios/Sources/PosSync/Generated
 	rm -rf capacitor-plugin/dist capacitor-plugin/build capacitor-plugin/android/jvm-tests/target capacitor-plugin/android/jvm-tests/compile-check/target
+
+.PHONY: test-laravel demo-laravel bench-laravel
+
+## test-laravel: the pos-sync/laravel package (laravel/): PHPUnit on SQLite and PostgreSQL, then the
+## conformance suite and the concurrency test against it on nginx + php-fpm + PostgreSQL (about 75 s;
+## installs the Debian packages if missing; everything on loopback ports of its own, stopped on exit)
+test-laravel:
+	scripts/test-laravel.sh
+
+## demo-laravel: `make demo` played against the Laravel package
+demo-laravel:
+	scripts/demo-laravel.sh
+
+## bench-laravel: upload and download throughput of the Laravel package beside the reference server,
+## same run; writes the Laravel rows of docs/benchmarks.md
+bench-laravel:
+	scripts/bench-laravel.sh

@@ -53,6 +53,9 @@ const DEVICES: &[(&str, &str, &str)] = &[
     ("t-rss-small", "rss-small", "SMALL"),
     ("t-rss-mid", "rss-mid", "MID"),
     ("t-rss-big", "rss-big", "BIG"),
+    // On the Laravel server (scripts/bench-laravel.sh imports these tokens).
+    ("t-lv-upload", "till-lv-up", "LVUP"),
+    ("t-lv-download", "till-lv-dl", "LVDL"),
 ];
 
 fn token_of(device: &str) -> (&'static str, &'static str) {
@@ -77,6 +80,8 @@ struct Sizes {
     compression_wan: usize,
     download: usize,
     rss: [usize; 3],
+    /// Sales uploaded to and products downloaded from the Laravel server.
+    laravel: usize,
 }
 
 const FULL: Sizes = Sizes {
@@ -92,6 +97,7 @@ const FULL: Sizes = Sizes {
     compression_wan: 5_000,
     download: 100_000,
     rss: [10_000, 100_000, 1_000_000],
+    laravel: 20_000,
 };
 
 const QUICK: Sizes = Sizes {
@@ -107,6 +113,7 @@ const QUICK: Sizes = Sizes {
     compression_wan: 200,
     download: 2_000,
     rss: [500, 2_000, 5_000],
+    laravel: 1_000,
 };
 
 /// One line of the table. `ratio` is always engine ÷ baseline; the target says which way
@@ -150,6 +157,8 @@ struct Bench {
     rows: Vec<(&'static str, Row)>,
     notes: Vec<String>,
     seed: u64,
+    /// The reference server's rates in this run (upload, first download), for the Laravel rows.
+    reference_rates: (Option<f64>, Option<f64>),
 }
 
 fn main() {
@@ -174,7 +183,7 @@ fn main() {
         if quick { "quick" } else { "full" },
         bench.work.display()
     );
-    // `--only=sale,lookups,upload,compression,download,big,ffi` runs a subset (profiling).
+    // `--only=sale,lookups,upload,compression,download,big,ffi,laravel` runs a subset (profiling).
     let only: Option<Vec<String>> = args
         .iter()
         .find_map(|a| a.strip_prefix("--only="))
@@ -204,6 +213,9 @@ fn main() {
     }
     if wanted("big") {
         bench.initial_load_and_rss();
+    }
+    if wanted("laravel") {
+        bench.laravel();
     }
     if wanted("ffi") {
         bench.ffi();
@@ -259,7 +271,7 @@ fn group_digits(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -269,9 +281,9 @@ fn group_digits(n: u64) -> String {
 
 /// 500 → "500", 100000 → "100k", 1000000 → "1M".
 fn count(n: usize) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
-    } else if n >= 1_000 && n % 1_000 == 0 {
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
         format!("{}k", n / 1_000)
     } else {
         n.to_string()
@@ -329,6 +341,7 @@ impl Bench {
             rows: Vec::new(),
             notes: Vec::new(),
             seed: 100,
+            reference_rates: (None, None),
         }
     }
 
@@ -646,16 +659,18 @@ impl Bench {
 
     /// Publishes product documents as back-office edits (admin route), in chunks.
     fn publish(&self, store: &str, docs: &[Value]) {
+        self.publish_to(self.server.url(), ADMIN, store, docs);
+    }
+
+    /// The same on the server at `url`.
+    fn publish_to(&self, url: &str, admin: &str, store: &str, docs: &[Value]) {
         for chunk in docs.chunks(5_000) {
             let body = serde_json::to_vec(chunk).unwrap();
             self.rt.block_on(async {
                 let response = self
                     .http
-                    .put(format!(
-                        "{}/admin/stores/{store}/records/product",
-                        self.server.url()
-                    ))
-                    .bearer_auth(ADMIN)
+                    .put(format!("{url}/admin/stores/{store}/records/product"))
+                    .bearer_auth(admin)
                     .header("content-type", "application/json")
                     .body(body)
                     .send()
@@ -747,6 +762,7 @@ impl Bench {
         let d = self.upload_all(&url, "till-up", false);
         let naive = self.naive_upload("till-naive", &url, s.naive_loopback);
         let (re, rn) = (rate(s.upload, d), rate(s.naive_loopback, naive));
+        self.reference_rates.0 = Some(re);
         self.row(
             "sync",
             Row {
@@ -942,6 +958,7 @@ impl Bench {
         let engine = self.device("till-dl", &url, |_| {});
         let (d_initial, _, down) = self.sync_all(&engine);
         assert_eq!(down as usize, n);
+        self.reference_rates.1 = Some(rate(n, d_initial));
         let mut rng = rng(self.next_seed());
         let edits: Vec<Value> = docs
             .iter()
@@ -1022,6 +1039,72 @@ impl Bench {
                 ),
             );
         }
+    }
+
+    // -------------------------------------------------------------- Laravel
+
+    /// The pos-sync/laravel package (nginx + php-fpm + PostgreSQL, started by
+    /// scripts/bench-laravel.sh, which sets `POS_SYNC_BENCH_LARAVEL_URL` and
+    /// `POS_SYNC_BENCH_LARAVEL_ADMIN`): the same engine uploads sales to it and downloads
+    /// products from it, beside the reference server's rates of this run.
+    fn laravel(&mut self) {
+        let (Ok(url), Ok(admin)) = (
+            std::env::var("POS_SYNC_BENCH_LARAVEL_URL"),
+            std::env::var("POS_SYNC_BENCH_LARAVEL_ADMIN"),
+        ) else {
+            println!("laravel: skipped (run through scripts/bench-laravel.sh)");
+            return;
+        };
+        let n = self.sizes.laravel;
+        println!("laravel: upload {n} queued sales to {url}, then download {n} products");
+        let engine = self.device("till-lv-up", &url, |_| {});
+        self.queue_sales(&engine, "till-lv-up", n);
+        let (d_up, up, _) = self.sync_all(&engine);
+        assert_eq!(up as usize, n, "every sale reached the Laravel server");
+        drop(engine);
+        let docs = products(self.next_seed(), n);
+        let t = Instant::now();
+        self.publish_to(&url, &admin, "LVDL", &docs);
+        self.notes.push(format!(
+            "Laravel set-up (not timed in the rates): publishing {n} products through its admin route took {:.1} s.",
+            t.elapsed().as_secs_f64()
+        ));
+        let engine = self.device("till-lv-dl", &url, |_| {});
+        let (d_down, _, down) = self.sync_all(&engine);
+        assert_eq!(down as usize, n, "every product reached the device");
+        let workers = std::env::var("POS_SYNC_BENCH_LARAVEL_WORKERS").unwrap_or_default();
+        let (up_rate, down_rate) = (rate(n, d_up), rate(n, d_down));
+        let reference = |r: Option<f64>| r.unwrap_or(f64::NAN);
+        self.row(
+            "laravel",
+            Row::rate_at_least(
+                format!(
+                    "upload {} queued sales to pos-sync/laravel (nginx + php-fpm ×{workers}, PostgreSQL)",
+                    count(n)
+                ),
+                (up_rate, "changes/s"),
+                (reference(self.reference_rates.0), "changes/s (reference server)"),
+                0.25,
+            ),
+        );
+        let ratio = down_rate / reference(self.reference_rates.1);
+        self.row(
+            "laravel",
+            Row {
+                what: format!(
+                    "download + apply {} products from pos-sync/laravel into an empty device",
+                    count(n)
+                ),
+                engine: fmt_rate(down_rate, "records/s"),
+                baseline: fmt_rate(
+                    reference(self.reference_rates.1),
+                    "records/s (reference server)",
+                ),
+                ratio: ratio.is_finite().then_some(ratio),
+                target: String::new(),
+                met: None,
+            },
+        );
     }
 
     // -------------------------------------------------------------- 1M and RSS

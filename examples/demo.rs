@@ -1,6 +1,10 @@
 //! `make demo`: a day in a shop with two tills, played against the real reference server on
 //! an embedded SQLite database. Every step prints what happened; the run exits 0 only if
 //! the tills and the server converge with every sale exactly once.
+//!
+//! To play the same day against another server (`make demo SERVER=laravel`), set
+//! `POS_SYNC_DEMO_SERVER_URL`, `POS_SYNC_DEMO_ADMIN_TOKEN` and `POS_SYNC_DEMO_TOKENS` (the
+//! tokens of till R1 and R2 of store LISBON-01, separated by a space).
 
 use pos_sync::protocol::Resolution;
 use pos_sync::sync::SyncReport;
@@ -18,6 +22,7 @@ type Outcome<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 struct BackOffice {
     url: String,
+    admin: String,
     http: reqwest::Client,
 }
 
@@ -31,7 +36,7 @@ impl BackOffice {
         let mut request = self
             .http
             .request(method, format!("{}/admin/stores/{STORE}{path}", self.url))
-            .bearer_auth(ADMIN);
+            .bearer_auth(&self.admin);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -110,24 +115,40 @@ async fn main() -> Outcome {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/demo");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let server_db = dir.join("server.db");
-    step("The back office starts the reference sync server");
-    let server = spawn_with(Config {
-        db: server_db.to_str().unwrap().to_owned(),
-        devices: vec![
-            DeviceToken::new("token-till-1", "till-R1", STORE),
-            DeviceToken::new("token-till-2", "till-R2", STORE),
-        ],
-        admin_token: Some(ADMIN.to_owned()),
-        ..Config::default()
-    })?;
-    let url = server.url().to_owned();
-    println!(
-        "   listening on {url}, data in {} (SQLite)",
-        server_db.display()
-    );
+    let external = std::env::var("POS_SYNC_DEMO_SERVER_URL").ok();
+    let (server, url, admin, tokens) = match external {
+        Some(url) => {
+            step("The back office's sync server is already running");
+            println!("   at {url}");
+            let tokens = std::env::var("POS_SYNC_DEMO_TOKENS")?;
+            let tokens: Vec<String> = tokens.split_whitespace().map(str::to_owned).collect();
+            let admin = std::env::var("POS_SYNC_DEMO_ADMIN_TOKEN")?;
+            (None, url, admin, tokens)
+        }
+        None => {
+            let server_db = dir.join("server.db");
+            step("The back office starts the reference sync server");
+            let server = spawn_with(Config {
+                db: server_db.to_str().unwrap().to_owned(),
+                devices: vec![
+                    DeviceToken::new("token-till-1", "till-R1", STORE),
+                    DeviceToken::new("token-till-2", "till-R2", STORE),
+                ],
+                admin_token: Some(ADMIN.to_owned()),
+                ..Config::default()
+            })?;
+            let url = server.url().to_owned();
+            println!(
+                "   listening on {url}, data in {} (SQLite)",
+                server_db.display()
+            );
+            let tokens = vec!["token-till-1".to_owned(), "token-till-2".to_owned()];
+            (Some(server), url, ADMIN.to_owned(), tokens)
+        }
+    };
     let office = BackOffice {
         url: url.clone(),
+        admin,
         http: reqwest::Client::new(),
     };
 
@@ -152,8 +173,8 @@ async fn main() -> Outcome {
             ]),
         )
         .await?;
-    let till1 = till(&dir, &url, "R1", "token-till-1")?;
-    let till2 = till(&dir, &url, "R2", "token-till-2")?;
+    let till1 = till(&dir, &url, "R1", &tokens[0])?;
+    let till2 = till(&dir, &url, "R2", &tokens[1])?;
     summary("till R1", &till1.sync_now().await);
     summary("till R2", &till2.sync_now().await);
     let scanned = till1
@@ -332,6 +353,8 @@ async fn main() -> Outcome {
     }
     println!("\nThe tills and the server agree. Inspect a till with:\n   cargo run --bin pos-sync -- --db target/demo/till-R1.db status   (or queue, log, audit, check)");
     drop((till1, till2));
-    server.shutdown();
+    if let Some(server) = server {
+        server.shutdown();
+    }
     Ok(())
 }

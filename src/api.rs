@@ -502,8 +502,10 @@ impl SyncEngine {
     }
 
     /// Resolves a conflict from the review queue: keep the device's version, keep the
-    /// server's, or send `merged_json` (required for `Merged`). Needs the network. Returns
-    /// the customer as the server now holds it (`None` if the server's version is a delete).
+    /// server's, or send `merged_json` (required for `Merged`). Needs the network: sent again
+    /// after transient failures (up to 4 times, honouring Retry-After), and `cancel()` stops
+    /// it. Returns the customer as the server now holds it (`None` if the server's version is
+    /// a delete).
     pub async fn resolve_conflict(
         &self,
         conflict_id: String,
@@ -734,7 +736,7 @@ async fn resolve_manually(
     };
     let run = syncer.manual_run("resolve", conflict.entity_type)?;
     let result = syncer
-        .resolve_with_server(&run, conflict_id, &item, resolution, payload, event)
+        .resolve_with_server(&run, conflict_id, &item, resolution, payload, event, true)
         .await;
     syncer.finish_manual_run(run, result.as_ref().err())?;
     result?;

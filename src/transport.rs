@@ -5,8 +5,9 @@
 use crate::error::{Error, Result};
 use crate::model::EntityType;
 use crate::protocol::{
-    body_checksum, DownloadResponse, ErrorBody, ResolveRequest, ResolveResponse, StatusResponse,
-    UploadRequest, UploadResponse, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    body_checksum, DownloadResponse, ErrorBody, ErrorCode, ResolveRequest, ResolveResponse,
+    StatusResponse, UploadRequest, UploadResponse, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -81,6 +82,27 @@ impl Default for TransportSettings {
             max_response_bytes: 64 * 1024 * 1024,
         }
     }
+}
+
+/// A download's answer: a page, or the server saying the token is ahead of it (restored
+/// from a backup, or the store was reset: docs/protocol.md §8), so the type must be
+/// downloaded again from the beginning.
+#[derive(Debug)]
+pub enum Download {
+    Page(DownloadResponse),
+    /// The server's message.
+    TokenAhead(String),
+}
+
+/// The server's judgment of a resolution.
+#[derive(Debug)]
+pub enum Resolved {
+    Done(ResolveResponse),
+    /// `409 conflict_closed`: resolved before (perhaps by this device, whose answer was
+    /// lost), with the server's message.
+    AlreadyClosed(String),
+    /// Refused for good (`404`, `400`, ...): sending it again will not help.
+    Refused(Error),
 }
 
 /// Bodies smaller than this are sent uncompressed: gzip would not pay for itself.
@@ -171,7 +193,7 @@ impl Transport {
         entity_type: EntityType,
         since: Option<&str>,
         limit: u32,
-    ) -> Result<DownloadResponse> {
+    ) -> Result<Download> {
         let limit = limit.to_string();
         let mut query = vec![
             ("entity_type", entity_type.as_str()),
@@ -180,18 +202,47 @@ impl Transport {
         if let Some(since) = since {
             query.push(("since", since));
         }
-        self.call(Method::GET, "/api/sync/download", &query, None)
-            .await
+        let path = "/api/sync/download";
+        let (status, retry_after, bytes) = self.exchange(Method::GET, path, &query, None).await?;
+        if status == StatusCode::CONFLICT {
+            if let Ok(body) = serde_json::from_slice::<ErrorBody>(&bytes) {
+                if body.error.code == ErrorCode::SyncTokenAhead {
+                    return Ok(Download::TokenAhead(truncate(&body.error.message, 300)));
+                }
+            }
+        }
+        decode(status, retry_after, &bytes, path).map(Download::Page)
     }
 
     pub async fn status(&self) -> Result<StatusResponse> {
         self.call(Method::GET, "/api/sync/status", &[], None).await
     }
 
-    pub async fn resolve(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
-        let body = serde_json::to_vec(request).expect("wire types serialize");
-        self.call(Method::POST, "/api/sync/resolve", &[], Some(body))
-            .await
+    /// Sends a resolution. `Err` means no judgment was heard (the network, a 5xx, 429, a
+    /// damaged answer: worth sending again); a judgment is `Resolved`, a refusal included.
+    pub async fn resolve(&self, request: &ResolveRequest) -> Result<Resolved> {
+        let path = "/api/sync/resolve";
+        let body = self.encode_body(serde_json::to_vec(request).expect("wire types serialize"));
+        let (status, retry_after, bytes) =
+            self.exchange(Method::POST, path, &[], Some(&body)).await?;
+        if status == StatusCode::CONFLICT {
+            if let Ok(body) = serde_json::from_slice::<ErrorBody>(&bytes) {
+                if body.error.code == ErrorCode::ConflictClosed {
+                    return Ok(Resolved::AlreadyClosed(truncate(&body.error.message, 300)));
+                }
+            }
+        }
+        match decode(status, retry_after, &bytes, path) {
+            Ok(response) => Ok(Resolved::Done(response)),
+            // 429 and a request damaged in transit (`checksum_mismatch`) are worth sending again.
+            Err(e)
+                if status.is_client_error()
+                    && !matches!(e, Error::RateLimited { .. } | Error::Integrity(_)) =>
+            {
+                Ok(Resolved::Refused(e))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn token(&self, refresh: bool) -> Result<String> {
@@ -226,6 +277,19 @@ impl Transport {
         query: &[(&str, &str)],
         body: Option<&EncodedBody>,
     ) -> Result<T> {
+        let (status, retry_after, bytes) = self.exchange(method, path, query, body).await?;
+        decode(status, retry_after, &bytes, path)
+    }
+
+    /// One request (asking the app for a fresh token once on 401), and the answer's status,
+    /// `Retry-After` and body, checked against its declared body checksum.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&EncodedBody>,
+    ) -> Result<(StatusCode, Option<u64>, Vec<u8>)> {
         let mut refreshed = false;
         loop {
             let token = self.token(refreshed).await?;
@@ -258,7 +322,7 @@ impl Transport {
                 .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
             let bytes = self.read_capped(response).await?;
             check_body(declared.as_deref(), &bytes, path)?;
-            return decode(status, retry_after, &bytes, path);
+            return Ok((status, retry_after, bytes));
         }
     }
 

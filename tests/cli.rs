@@ -49,6 +49,7 @@ async fn status_queue_log_and_check_on_a_synced_database() {
     assert!(stdout(&cli(&db, &["log"])).contains("cycle"));
     assert!(stdout(&cli(&db, &["audit"])).contains("uploaded"));
     assert!(stdout(&cli(&db, &["conflicts"])).contains("no conflicts"));
+    assert!(stdout(&cli(&db, &["quarantine"])).contains("no downloaded records in quarantine"));
 
     let check = cli(&db, &["check"]);
     assert!(check.status.success(), "{}", stdout(&check));
@@ -61,6 +62,31 @@ async fn status_queue_log_and_check_on_a_synced_database() {
         .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["payload"]["id"], "cli-unsynced");
+
+    // A price the device cannot use: listed by `quarantine`, named by `status` and `log`.
+    world
+        .put(
+            "price",
+            serde_json::json!([{"id": "pr-bad", "product_id": "p1", "amount": "1.50"}]),
+        )
+        .await;
+    till.sync_now().await;
+    let listed = stdout(&cli(&db, &["quarantine"]));
+    assert!(
+        listed.contains("price pr-bad v1 (seen 1x") && listed.contains("'amount'"),
+        "{listed}"
+    );
+    let json: Value = serde_json::from_slice(&cli(&db, &["--json", "quarantine"]).stdout).unwrap();
+    assert_eq!(
+        json[0]["payload"],
+        r#"{"amount":"1.50","id":"pr-bad","product_id":"p1"}"#
+    );
+    let text = stdout(&cli(&db, &["status"]));
+    assert!(
+        text.contains("health: Warning — 1 downloaded price record could not be used"),
+        "{text}"
+    );
+    assert!(stdout(&cli(&db, &["log"])).contains("QUARANTINED"));
 
     // Break an invariant behind the engine's back: check fails and says why.
     till.store()

@@ -295,3 +295,107 @@ async fn a_device_clock_a_day_ahead_does_not_win_with_an_earlier_edit() {
         Some("server")
     );
 }
+
+/// Till 1 through a fault-injecting proxy, with a conflict on c1 waiting for a person: the
+/// till's phone `till-{n}` against the server's `server-{n}`.
+async fn conflict_through_proxy(world: &World, till: &SyncEngine, n: usize) -> Conflict {
+    edit_on_server(world, json!({"id":"c1","name":"Ana Silva","phone":format!("server-{n}"),"email":"ana@example.com"})).await;
+    edit_on_till(
+        till,
+        json!({"id":"c1","name":"Ana Silva","phone":format!("till-{n}"),"email":"ana@example.com"}),
+    );
+    let report = till.sync_now().await;
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    till.conflicts().unwrap().remove(0)
+}
+
+/// `resolve_conflict` is sent again after transient failures (503, 429 with Retry-After, a
+/// reset connection), stops at `cancel()` while it waits, and a resolution whose answer was
+/// lost after the server committed it is confirmed by the server's `conflict_closed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_conflict_is_retried_cancellable_and_survives_a_lost_answer() {
+    use pos_sync::PosSyncError;
+    use support::proxy::{Fault, Proxy};
+    const RESOLVE: &str = "/api/sync/resolve";
+    let world = World::start();
+    let proxy = Proxy::start(&world.url()).await;
+    let mut config = world.config(TILL_1, &proxy.url);
+    config.conflict_tie_window_ms = 60_000;
+    let till = SyncEngine::open(config).unwrap();
+    till.create_customer(
+        json!({"id":"c1","name":"Ana Silva","phone":"+351 911 000 001","email":"ana@example.com"})
+            .to_string(),
+    )
+    .unwrap();
+    assert_eq!(till.sync_now().await.outcome, SyncOutcome::Completed);
+
+    // Transient failures are sent again.
+    let conflict = conflict_through_proxy(&world, &till, 1).await;
+    for fault in [
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 429,
+            retry_after: Some(1),
+        },
+        Fault::ResetBeforeForward,
+    ] {
+        proxy.inject(RESOLVE, fault);
+    }
+    let resolved = till
+        .resolve_conflict(conflict.conflict_id, Resolution::KeepLocal, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(resolved.phone.as_deref(), Some("till-1"));
+    assert_eq!(
+        proxy.requests(RESOLVE),
+        4,
+        "three failures, then the answer"
+    );
+    assert_eq!(server_customer(&world).await["phone"], "till-1");
+
+    // A long Retry-After is waited out until the app cancels; the conflict stays open.
+    let conflict = conflict_through_proxy(&world, &till, 2).await;
+    proxy.inject(
+        RESOLVE,
+        Fault::Status {
+            status: 429,
+            retry_after: Some(25),
+        },
+    );
+    let waiting = {
+        let (till, id) = (till.clone(), conflict.conflict_id.clone());
+        tokio::spawn(async move { till.resolve_conflict(id, Resolution::KeepLocal, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    till.cancel();
+    let cancelled = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("cancel() ends the wait at once")
+        .unwrap();
+    assert!(
+        matches!(cancelled, Err(PosSyncError::Cancelled { .. })),
+        "{cancelled:?}"
+    );
+    assert_eq!(till.conflicts().unwrap().len(), 1);
+    assert_eq!(server_customer(&world).await["phone"], "server-2");
+
+    // The server commits, the answer is lost: the retry hears conflict_closed and the
+    // device settles the change; the next sync brings the server's record.
+    proxy.inject(RESOLVE, Fault::LoseResponse);
+    till.resolve_conflict(conflict.conflict_id, Resolution::KeepLocal, None)
+        .await
+        .unwrap();
+    assert!(till.conflicts().unwrap().is_empty());
+    assert_eq!(till.queue_stats().unwrap().conflict, 0);
+    assert_eq!(server_customer(&world).await["phone"], "till-2");
+    let report = till.sync_now().await;
+    assert_eq!(report.outcome, SyncOutcome::Completed, "{report:?}");
+    let local = till.get_customer("c1".into()).unwrap().unwrap();
+    assert_eq!(local.phone.as_deref(), Some("till-2"));
+    assert_eq!(local.version, world.records("customer").await[0].version);
+    assert_eq!(till.queue_stats().unwrap().pending, 0);
+}

@@ -278,7 +278,7 @@ pub fn edited(rng: &mut StdRng, p: &Value, i: usize) -> Value {
     let mut p = p.clone();
     // Always a real change (the server leaves an identical document alone).
     p["price"] = json!(p["price"].as_i64().unwrap_or(0) + rng.random_range(1..500));
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         p["name"] = json!(product_name(rng));
     }
     p

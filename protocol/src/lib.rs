@@ -245,6 +245,9 @@ pub enum ErrorCode {
     NotFound,
     /// 409: the conflict was already resolved.
     ConflictClosed,
+    /// 409 on download: `since` is ahead of the store's current position (the server was
+    /// restored from a backup, or the store was reset); download the type from the beginning.
+    SyncTokenAhead,
     /// Per-change `rejected`: the payload misses a required field or has a wrong type.
     InvalidPayload,
     /// Per-change `rejected`: the action is not allowed for this entity type.
@@ -266,6 +269,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NotFound => "not_found",
             ErrorCode::ConflictClosed => "conflict_closed",
+            ErrorCode::SyncTokenAhead => "sync_token_ahead",
             ErrorCode::InvalidPayload => "invalid_payload",
             ErrorCode::InvalidAction => "invalid_action",
             ErrorCode::Internal => "internal",

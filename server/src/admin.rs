@@ -87,11 +87,11 @@ pub async fn put_records(
         .enumerate()
         .map(|(i, item)| item_id(i, item))
         .collect::<Result<Vec<_>, _>>()?;
-    let store = store_id.clone();
-    let (records, written) = state
+    let hooks = state.webhooks.clone();
+    let records = state
         .db
         .run(move |inner| {
-            let mut tx = inner.store_tx(&store)?;
+            let mut tx = inner.store_tx(&store_id)?;
             let mut records = Vec::new();
             let mut written = Vec::new();
             for (id, item) in ids.iter().zip(&items) {
@@ -107,11 +107,10 @@ pub async fn put_records(
                 };
                 records.push(record);
             }
-            tx.commit()?;
-            Ok((records, written))
+            hooks.commit_with_event(tx, None, &written)?;
+            Ok(records)
         })
         .await?;
-    state.webhooks.notify(&store_id, None, written);
     Ok(Json(records))
 }
 
@@ -132,11 +131,11 @@ pub async fn delete_record(
     check_store(&store_id)?;
     let kind = entity_type(&type_name)?;
     writable(kind)?;
-    let store = store_id.clone();
-    let (record, written) = state
+    let hooks = state.webhooks.clone();
+    let record = state
         .db
         .run(move |inner| {
-            let mut tx = inner.store_tx(&store)?;
+            let mut tx = inner.store_tx(&store_id)?;
             let outcome = match tx.get_record(kind, &entity_id)? {
                 None => return Err(ApiError::not_found("no such record")),
                 Some(r) if r.deleted => (r, None),
@@ -147,13 +146,11 @@ pub async fn delete_record(
                     (r, Some(w))
                 }
             };
-            tx.commit()?;
-            Ok(outcome)
+            let (record, written) = outcome;
+            hooks.commit_with_event(tx, None, written.as_slice())?;
+            Ok(record)
         })
         .await?;
-    state
-        .webhooks
-        .notify(&store_id, None, written.into_iter().collect());
     Ok(Json(record))
 }
 

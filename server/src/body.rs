@@ -1,18 +1,41 @@
-//! Reading a JSON request body: size limit (after gzip decoding), `Content-Encoding`,
-//! `Content-Type`, and JSON syntax. Each failure is an `ApiError` with a JSON body.
+//! Request bodies. The size limit and gzip decoding are tower-http layers (`limits`): the
+//! decoder runs first, so `MAX_BODY_BYTES` bounds the *decoded* body and a small gzip body
+//! that inflates past it (a zip bomb) is refused with 413 after reading no more than that.
+//! This module reads the result, checks `Content-Type` and JSON syntax; every failure is an
+//! `ApiError` with a JSON body (the layers' own 413 and 415 answers are rewritten into that
+//! shape by `error::json_errors`).
 
 use crate::error::ApiError;
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
-use http_body_util::BodyExt;
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body::Frame;
+use http_body_util::{BodyExt, LengthLimitError};
 use pos_sync_protocol::{limits::MAX_BODY_BYTES, ErrorCode};
 use serde_json::Value;
-use std::io::Read;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 
-fn too_large() -> ApiError {
-    ApiError::too_large(format!(
-        "request body is larger than {MAX_BODY_BYTES} bytes (after gzip decoding)"
-    ))
+/// The message of every 413 about the body's size.
+pub fn too_large_message() -> String {
+    format!("request body is larger than {MAX_BODY_BYTES} bytes (after gzip decoding)")
+}
+
+/// Applies, outermost first: `drain_refused`, gzip decoding, the size limit. Used as route
+/// layers, so they run after authentication.
+pub fn limits<S>(router: axum::Router<S>) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router
+        .route_layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .route_layer(RequestDecompressionLayer::new().gzip(true))
+        .route_layer(axum::middleware::from_fn(drain_refused))
 }
 
 /// An oversized body is still read (and thrown away) up to this many bytes before the 413
@@ -20,61 +43,72 @@ fn too_large() -> ApiError {
 /// see "connection reset" instead of the answer.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// Reads the whole body, at most `MAX_BODY_BYTES` both before and after gzip decoding.
-pub async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
-    let declared = headers
+/// The raw request body, shared between the layers that read it and `drain_refused`, which
+/// reads whatever they left once the answer is a 413.
+struct Shared(Arc<Mutex<Option<Body>>>);
+
+impl http_body::Body for Shared {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_mut() {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+/// Middleware: after a 413, reads the rest of the raw body (at most `DRAIN_LIMIT`) so the
+/// client receives the answer instead of a reset connection.
+pub async fn drain_refused(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
-        return Err(too_large());
-    }
-    let mut raw = Vec::new();
-    let mut total: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| ApiError::invalid_request(format!("could not read the body: {e}")))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total += data.len() as u64;
-        if total > DRAIN_LIMIT {
-            break;
-        }
-        if total <= MAX_BODY_BYTES as u64 {
-            raw.extend_from_slice(&data);
+    let (parts, body) = request.into_parts();
+    let raw = Arc::new(Mutex::new(Some(body)));
+    let response = next
+        .run(Request::from_parts(parts, Body::new(Shared(raw.clone()))))
+        .await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && declared.is_none_or(|n| n <= DRAIN_LIMIT)
+    {
+        let rest = raw.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(rest) = rest {
+            let _ = http_body_util::Limited::new(rest, DRAIN_LIMIT as usize)
+                .collect()
+                .await;
         }
     }
-    if total > MAX_BODY_BYTES as u64 {
-        return Err(too_large());
-    }
-    let raw = Bytes::from(raw);
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    match encoding.as_deref() {
-        None | Some("") | Some("identity") => Ok(raw),
-        Some("gzip") | Some("x-gzip") => {
-            let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .take(MAX_BODY_BYTES as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    ApiError::invalid_request(format!("the gzip body could not be decoded: {e}"))
-                })?;
-            if out.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            Ok(Bytes::from(out))
+    response
+}
+
+/// Whether `error` (or what caused it) is the size limit's.
+fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<LengthLimitError>() {
+            return true;
         }
-        Some(other) => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidRequest,
-            format!(
-                "Content-Encoding '{}' is not supported; send gzip or no encoding",
-                other.chars().take(32).collect::<String>()
-            ),
-        )),
+        cause = e.source();
+    }
+    false
+}
+
+/// Reads the whole (decoded, size-limited) body.
+pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    match body.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if is_length_limit(&e) => Err(ApiError::too_large(too_large_message())),
+        Err(e) => Err(ApiError::invalid_request(format!(
+            "the body could not be read or decoded: {e}"
+        ))),
     }
 }
 
@@ -106,6 +140,6 @@ pub fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> 
 
 /// `read_body` then `parse_json`.
 pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
-    let bytes = read_body(headers, body).await?;
+    let bytes = read_body(body).await?;
     parse_json(headers, &bytes)
 }

@@ -1,8 +1,14 @@
 //! Server configuration: the command line and the tokens file.
 
+use clap::Parser;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+const DEFAULT_RATE_LIMIT: u32 = 600;
+const DEFAULT_RATE_WINDOW_SECS: u64 = 60;
+const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 12;
+const DEFAULT_WEBHOOK_BACKOFF_MS: u64 = 500;
 
 /// One device allowed to sync: its bearer token, its id and the store it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +42,8 @@ pub struct WebhookRetry {
 impl Default for WebhookRetry {
     fn default() -> Self {
         WebhookRetry {
-            attempts: 5,
-            initial_backoff: Duration::from_millis(500),
+            attempts: DEFAULT_WEBHOOK_ATTEMPTS,
+            initial_backoff: Duration::from_millis(DEFAULT_WEBHOOK_BACKOFF_MS),
             timeout: Duration::from_secs(10),
         }
     }
@@ -67,8 +73,8 @@ impl Default for Config {
             db: ":memory:".to_string(),
             devices: Vec::new(),
             admin_token: None,
-            rate_limit: 600,
-            rate_window: Duration::from_secs(60),
+            rate_limit: DEFAULT_RATE_LIMIT,
+            rate_window: Duration::from_secs(DEFAULT_RATE_WINDOW_SECS),
             webhooks: Vec::new(),
             webhook_secret: None,
             webhook_retry: WebhookRetry::default(),
@@ -76,113 +82,84 @@ impl Default for Config {
     }
 }
 
-pub const USAGE: &str = "\
-pos-sync-server: reference server of the pos-sync protocol (docs/protocol.md)
-
-USAGE:
-    pos-sync-server --tokens FILE [OPTIONS]
-
-OPTIONS:
-    --listen ADDR              address to listen on [default: 127.0.0.1:8080]; port 0 picks one
-    --db PATH|:memory:         SQLite database file [default: :memory:]
-    --tokens FILE              device tokens, one 'TOKEN DEVICE_ID STORE_ID' per line (# comments)
-    --admin-token TOKEN        enable /admin routes behind this bearer token
-    --rate-limit N             requests per device per window [default: 600]
-    --rate-window-secs S       rate-limit window in seconds [default: 60]
-    --webhook URL              POST change events to URL (repeatable)
-    --webhook-secret SECRET    sign webhook bodies with HMAC-SHA256(SECRET)
-    --webhook-attempts N       attempts per webhook delivery [default: 5]
-    --webhook-backoff-ms MS    delay before the first retry, doubled after each [default: 500]
-    -h, --help                 print this help
-    -V, --version              print the version
-
-The first line written to stdout is the base URL (http://HOST:PORT). Logs go to stderr.
-SIGTERM or Ctrl-C stops the server cleanly (exit status 0).";
-
-/// What the command line asked for.
-#[derive(Debug)]
-pub enum Command {
-    Run(Box<Config>),
-    Help,
-    Version,
+/// The command line (clap). `--help` lists it; docs/protocol.md §20 documents it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pos-sync-server",
+    version,
+    about = "Reference server of the pos-sync protocol (docs/protocol.md)",
+    after_help = "The first line written to stdout is the base URL (http://HOST:PORT). Logs go to \
+                  stderr (level: POS_SYNC_LOG). SIGTERM or Ctrl-C stops the server cleanly \
+                  (exit status 0)."
+)]
+pub struct Cli {
+    /// Address to listen on; port 0 picks a free one
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// SQLite database file, or :memory:
+    #[arg(long, value_name = "PATH|:memory:", default_value = ":memory:")]
+    db: String,
+    /// Device tokens, one 'TOKEN DEVICE_ID STORE_ID' per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    tokens: PathBuf,
+    /// Enable the /admin routes behind this bearer token
+    #[arg(long, value_name = "TOKEN", value_parser = not_empty)]
+    admin_token: Option<String>,
+    /// Requests per device per window
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: u32,
+    /// Rate-limit window in seconds
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_RATE_WINDOW_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    rate_window_secs: u64,
+    /// POST change events to URL (repeatable)
+    #[arg(long = "webhook", value_name = "URL", value_parser = http_url)]
+    webhooks: Vec<String>,
+    /// Sign webhook bodies with HMAC-SHA256(SECRET)
+    #[arg(long, value_name = "SECRET")]
+    webhook_secret: Option<String>,
+    /// Attempts per webhook delivery
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WEBHOOK_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_attempts: u32,
+    /// Delay before the first retry, doubled after each (at most 5 minutes)
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_WEBHOOK_BACKOFF_MS)]
+    webhook_backoff_ms: u64,
 }
 
-/// Parses the command line (without the program name). Reads the tokens file.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let mut config = Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        ..Config::default()
-    };
-    let mut tokens_file: Option<String> = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "--listen" => {
-                let v = value("--listen")?;
-                config.listen = v.parse().map_err(|_| {
-                    format!("--listen: '{v}' is not an address like 127.0.0.1:8080")
-                })?;
-            }
-            "--db" => config.db = value("--db")?,
-            "--tokens" => tokens_file = Some(value("--tokens")?),
-            "--admin-token" => {
-                let v = value("--admin-token")?;
-                if v.is_empty() {
-                    return Err("--admin-token must not be empty".into());
-                }
-                config.admin_token = Some(v);
-            }
-            "--rate-limit" => {
-                config.rate_limit = positive("--rate-limit", &value("--rate-limit")?)?
-            }
-            "--rate-window-secs" => {
-                config.rate_window = Duration::from_secs(
-                    positive("--rate-window-secs", &value("--rate-window-secs")?)?.into(),
-                )
-            }
-            "--webhook" => {
-                let v = value("--webhook")?;
-                if !(v.starts_with("http://") || v.starts_with("https://")) {
-                    return Err(format!("--webhook: '{v}' is not an http(s) URL"));
-                }
-                config.webhooks.push(v);
-            }
-            "--webhook-secret" => config.webhook_secret = Some(value("--webhook-secret")?),
-            "--webhook-attempts" => {
-                config.webhook_retry.attempts =
-                    positive("--webhook-attempts", &value("--webhook-attempts")?)?
-            }
-            "--webhook-backoff-ms" => {
-                let v = value("--webhook-backoff-ms")?;
-                let ms: u64 = v
-                    .parse()
-                    .map_err(|_| format!("--webhook-backoff-ms: '{v}' is not a number"))?;
-                config.webhook_retry.initial_backoff = Duration::from_millis(ms);
-            }
-            other => return Err(format!("unknown argument '{other}' (try --help)")),
-        }
+fn not_empty(v: &str) -> Result<String, String> {
+    if v.is_empty() {
+        return Err("must not be empty".into());
     }
-    let tokens_file = tokens_file.ok_or("--tokens FILE is required (try --help)")?;
-    config.devices = read_tokens_file(Path::new(&tokens_file))?;
-    Ok(Command::Run(Box::new(config)))
+    Ok(v.to_string())
 }
 
-fn positive(flag: &str, v: &str) -> Result<u32, String> {
-    match v.parse::<u32>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag}: '{v}' is not a positive whole number")),
+fn http_url(v: &str) -> Result<String, String> {
+    if !(v.starts_with("http://") || v.starts_with("https://")) {
+        return Err(format!("'{v}' is not an http(s) URL"));
+    }
+    Ok(v.to_string())
+}
+
+impl Cli {
+    /// The configuration it asks for; reads the tokens file.
+    pub fn into_config(self) -> Result<Config, String> {
+        Ok(Config {
+            listen: self.listen,
+            db: self.db,
+            devices: read_tokens_file(&self.tokens)?,
+            admin_token: self.admin_token,
+            rate_limit: self.rate_limit,
+            rate_window: Duration::from_secs(self.rate_window_secs),
+            webhooks: self.webhooks,
+            webhook_secret: self.webhook_secret,
+            webhook_retry: WebhookRetry {
+                attempts: self.webhook_attempts,
+                initial_backoff: Duration::from_millis(self.webhook_backoff_ms),
+                ..WebhookRetry::default()
+            },
+        })
     }
 }
 
@@ -230,6 +207,7 @@ pub fn parse_tokens(text: &str) -> Result<Vec<DeviceToken>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn tokens_file_skips_comments_and_rejects_bad_lines() {
@@ -253,9 +231,13 @@ mod tests {
 
     #[test]
     fn args_parse_flags_and_defaults() {
+        Cli::command().debug_assert();
         let dir = std::env::temp_dir().join(format!("pos-sync-args-{}", std::process::id()));
         std::fs::write(&dir, "t d s\n").unwrap();
-        let args = [
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("pos-sync-server").chain(args.iter().copied()))
+        };
+        let config = parse(&[
             "--listen",
             "127.0.0.1:0",
             "--tokens",
@@ -263,20 +245,28 @@ mod tests {
             "--rate-limit=5",
             "--webhook",
             "http://127.0.0.1:9/hook",
-        ]
-        .map(String::from);
-        let Command::Run(config) = parse_args(args).unwrap() else {
-            panic!("expected a run command")
-        };
-        std::fs::remove_file(&dir).ok();
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
         assert_eq!(config.listen.port(), 0);
         assert_eq!(config.db, ":memory:");
         assert_eq!(config.rate_limit, 5);
         assert_eq!(config.rate_window, Duration::from_secs(60));
         assert_eq!(config.webhooks, vec!["http://127.0.0.1:9/hook".to_string()]);
+        assert_eq!(config.webhook_retry, WebhookRetry::default());
         assert_eq!(config.devices.len(), 1);
-        assert!(parse_args(["--db".to_string(), "x".to_string()]).is_err());
-        assert!(parse_args(["--bogus".to_string()]).is_err());
-        assert!(parse_args(["--rate-limit".to_string(), "0".to_string()]).is_err());
+        let tokens = dir.to_str().unwrap();
+        assert!(parse(&["--db", "x"]).is_err(), "--tokens is required");
+        assert!(parse(&["--tokens", tokens, "--bogus"]).is_err());
+        assert!(parse(&["--tokens", tokens, "--rate-limit", "0"]).is_err());
+        assert!(parse(&["--tokens", tokens, "--webhook", "ftp://x"]).is_err());
+        assert!(parse(&["--tokens", tokens, "--admin-token="]).is_err());
+        assert!(parse(&["--tokens", "/nonexistent/tokens"])
+            .unwrap()
+            .into_config()
+            .unwrap_err()
+            .contains("cannot read tokens file"));
+        std::fs::remove_file(&dir).ok();
     }
 }

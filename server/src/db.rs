@@ -4,6 +4,8 @@
 //! Sequence rule: every record change takes the next value of its store's counter row
 //! (`store_seq`) inside the same transaction, so `seq` order is commit order and a download
 //! page can never skip a change that commits late.
+//!
+//! `outbox`: the webhook outbox table, written in the same transactions.
 
 use crate::error::ApiError;
 use pos_sync_protocol::model::{hlc, EntityType};
@@ -16,6 +18,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use serde_json::{Number, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+pub mod outbox;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS store_seq (
@@ -121,6 +125,7 @@ impl Db {
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(outbox::SCHEMA)?;
         let clock: i64 = conn.query_row(
             "SELECT COALESCE(MAX(updated_hlc), 0) FROM records",
             [],
@@ -145,7 +150,7 @@ impl Db {
         })
         .await
         .map_err(|e| {
-            log::error!("database task failed: {e}");
+            tracing::error!("database task failed: {e}");
             ApiError::internal("the server failed; retry later")
         })?
     }
@@ -611,6 +616,17 @@ impl StoreTx<'_> {
             params![self.store_id],
             |r| r.get(0),
         )
+    }
+
+    /// The store's last allocated sequence number (0 for a store that never wrote): a
+    /// download token beyond it is ahead of the store.
+    pub fn last_seq(&self) -> rusqlite::Result<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT last_seq FROM store_seq WHERE store_id = ?1")?
+            .query_row(params![self.store_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// Records of a type changed after sequence `since`, oldest first, with their sequence.

@@ -77,6 +77,17 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
     })
 }
 
+/// The answer to a `since` ahead of the store's current position.
+fn token_ahead(entity_type: EntityType) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::SyncTokenAhead,
+        format!(
+            "'since' is ahead of this store's current position (the server was restored from a backup, or the store was reset); download {entity_type} again from the beginning, without 'since'"
+        ),
+    )
+}
+
 pub async fn handler(
     State(state): State<Arc<AppState>>,
     Extension(device): Extension<Device>,
@@ -93,6 +104,12 @@ pub async fn handler(
         .db
         .run(move |inner| {
             let tx = inner.store_tx(&store)?;
+            // A position this store never reached: the server was restored from a backup or
+            // the store was reset. An empty page would keep the device waiting forever for
+            // records it will never be sent, so it is told to start over (docs/protocol.md §8).
+            if since > tx.last_seq()? {
+                return Err(token_ahead(entity_type));
+            }
             Ok(tx.page(entity_type, since, limit + 1)?)
         })
         .await?;

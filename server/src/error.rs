@@ -84,7 +84,7 @@ impl std::fmt::Display for ApiError {
 impl From<rusqlite::Error> for ApiError {
     fn from(err: rusqlite::Error) -> Self {
         // The detail goes to the log, never to the client.
-        log::error!("database error: {err}");
+        tracing::error!("database error: {err}");
         ApiError::internal("the server's database failed; retry later")
     }
 }
@@ -133,7 +133,12 @@ pub async fn json_errors(request: Request<Body>, next: Next) -> Response<Body> {
     let message = match status {
         StatusCode::NOT_FOUND => "no such endpoint".to_string(),
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_string(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported media type".to_string(),
+        // From the decompression layer: the only 415 that is not already JSON.
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "this Content-Encoding is not supported; send gzip or no encoding".to_string()
+        }
+        // From the body-limit layer.
+        StatusCode::PAYLOAD_TOO_LARGE => crate::body::too_large_message(),
         s => s
             .canonical_reason()
             .unwrap_or("request failed")
@@ -170,6 +175,6 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
-    log::error!("handler panicked: {detail}");
+    tracing::error!("handler panicked: {detail}");
     ApiError::internal("the server failed; retry later").into_response()
 }

@@ -4,8 +4,9 @@
 //!
 //! One module per responsibility: `config` (command line, tokens file), `auth` (bearer
 //! tokens, store scoping, protocol header), `ratelimit`, `body` (size limit, gzip, JSON),
-//! `db` (all SQL), `upload`, `download`, `status`, `resolve`, `webhooks`, `admin`, `error`
-//! (JSON error bodies), `testing` (in-process spawn helper).
+//! `db` (all SQL, the webhook outbox included), `upload`, `download`, `status`, `resolve`,
+//! `webhooks` (delivery worker), `admin`, `error` (JSON error bodies), `logging`, `testing`
+//! (in-process spawn helper).
 
 pub mod admin;
 pub mod auth;
@@ -34,8 +35,6 @@ use pos_sync_protocol::{body_checksum, BODY_CHECKSUM_HEADER, PROTOCOL_HEADER, PR
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -65,7 +64,7 @@ async fn body_checksum_header(request: Request<Body>, next: Next) -> Response {
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            log::error!("could not buffer an answer to checksum it: {e}");
+            tracing::error!("could not buffer an answer to checksum it: {e}");
             return axum::response::IntoResponse::into_response(error::ApiError::internal(
                 "the server failed to send its answer; retry later",
             ));
@@ -80,23 +79,27 @@ async fn body_checksum_header(request: Request<Body>, next: Next) -> Response {
 /// The HTTP surface: the four sync endpoints, the admin routes, JSON errors everywhere,
 /// gzip responses for clients that accept them.
 pub fn router(state: Arc<AppState>) -> Router {
-    let sync = Router::new()
-        .route("/api/sync/upload", post(upload::handler))
-        .route("/api/sync/download", get(download::handler))
-        .route("/api/sync/status", get(status::handler))
-        .route("/api/sync/resolve", post(resolve::handler))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_device));
-    let admin = Router::new()
-        .route(
-            "/admin/stores/{store_id}/records/{entity_type}",
-            get(admin::list_records).put(admin::put_records),
-        )
-        .route(
-            "/admin/stores/{store_id}/records/{entity_type}/{entity_id}",
-            delete(admin::delete_record),
-        )
-        .route("/admin/stores/{store_id}/stock", get(admin::stock))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    let sync = body::limits(
+        Router::new()
+            .route("/api/sync/upload", post(upload::handler))
+            .route("/api/sync/download", get(download::handler))
+            .route("/api/sync/status", get(status::handler))
+            .route("/api/sync/resolve", post(resolve::handler)),
+    )
+    .route_layer(from_fn_with_state(state.clone(), auth::require_device));
+    let admin = body::limits(
+        Router::new()
+            .route(
+                "/admin/stores/{store_id}/records/{entity_type}",
+                get(admin::list_records).put(admin::put_records),
+            )
+            .route(
+                "/admin/stores/{store_id}/records/{entity_type}/{entity_id}",
+                delete(admin::delete_record),
+            )
+            .route("/admin/stores/{store_id}/stock", get(admin::stock)),
+    )
+    .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
     Router::new()
         .merge(sync)
         .merge(admin)
@@ -116,7 +119,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
-    webhook_worker: Option<JoinHandle<()>>,
+    webhook_worker: Option<webhooks::Worker>,
     addr: SocketAddr,
 }
 
@@ -126,10 +129,12 @@ impl Server {
         let db = db::Db::open(&config.db)
             .map_err(|e| format!("cannot open database '{}': {e}", config.db))?;
         let (webhooks, webhook_worker) = webhooks::Webhooks::start(
+            db.clone(),
             config.webhooks.clone(),
             config.webhook_secret.clone(),
             config.webhook_retry,
-        );
+        )
+        .await?;
         let state = Arc::new(AppState {
             db,
             auth: auth::Auth::new(&config.devices),
@@ -143,7 +148,7 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        log::info!(
+        tracing::info!(
             "listening on {addr}: {} device tokens, database {}, admin {}, {} webhook(s)",
             config.devices.len(),
             config.db,
@@ -171,8 +176,8 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Serves until `shutdown` completes, then finishes requests in flight and gives queued
-    /// webhook deliveries a moment to go out.
+    /// Serves until `shutdown` completes, then finishes requests in flight and gives webhook
+    /// deliveries in flight a moment (undelivered events stay in the outbox for the next run).
     pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -181,9 +186,9 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await?;
         if let Some(worker) = self.webhook_worker {
-            let _ = tokio::time::timeout(Duration::from_secs(3), worker).await;
+            worker.stop().await;
         }
-        log::info!("stopped");
+        tracing::info!("stopped");
         Ok(())
     }
 }

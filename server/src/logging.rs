@@ -1,39 +1,23 @@
-//! A small stderr logger. `POS_SYNC_LOG` sets the level (error, warn, info, debug, trace,
-//! off); the default is info.
+//! Logging to stderr with `tracing-subscriber`. `POS_SYNC_LOG` sets the filter: a level
+//! (error, warn, info, debug, trace, off) or `tracing` directives such as
+//! `info,pos_sync_server=debug`; the default is info. Records of crates that log with the
+//! `log` facade (the engine, reqwest, hyper) are forwarded to the same output.
+//!
+//! No line carries a token: the server logs device and store ids, never request headers.
 
-use std::io::Write;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
-struct StderrLogger;
+/// The environment variable that sets the log filter.
+pub const LOG_ENV: &str = "POS_SYNC_LOG";
 
-impl log::Log for StderrLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{} {:5} {}",
-                crate::db::now_ms(),
-                record.level(),
-                record.args()
-            );
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-static LOGGER: StderrLogger = StderrLogger;
-
-/// Installs the logger once; later calls do nothing.
+/// Installs the subscriber once; later calls do nothing.
 pub fn init() {
-    if log::set_logger(&LOGGER).is_ok() {
-        let level = std::env::var("POS_SYNC_LOG")
-            .ok()
-            .and_then(|v| v.parse::<log::LevelFilter>().ok())
-            .unwrap_or(log::LevelFilter::Info);
-        log::set_max_level(level);
-    }
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .with_env_var(LOG_ENV)
+        .from_env_lossy();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

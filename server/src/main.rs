@@ -1,7 +1,8 @@
 //! `pos-sync-server --listen 127.0.0.1:0 --db PATH|:memory: --tokens FILE ...`
 //! The first stdout line is the base URL; logs go to stderr; SIGTERM/Ctrl-C exit 0.
 
-use pos_sync_server::config::{parse_args, Command, USAGE};
+use clap::Parser;
+use pos_sync_server::config::Cli;
 use pos_sync_server::{logging, Server};
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,21 +26,14 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    log::info!("shutting down");
+    tracing::info!("shutting down");
 }
 
 fn main() -> ExitCode {
     logging::init();
-    let config = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(config)) => *config,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Version) => {
-            println!("pos-sync-server {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
+    // clap prints --help and --version to stdout (exit 0) and usage errors to stderr (exit 2).
+    let config = match Cli::parse().into_config() {
+        Ok(config) => config,
         Err(e) => {
             eprintln!("pos-sync-server: {e}");
             return ExitCode::from(2);

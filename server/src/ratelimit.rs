@@ -1,19 +1,27 @@
-//! Per-device rate limiting: a fixed window of `limit` requests per `window`.
+//! Per-device rate limiting with `governor`: a token bucket (GCRA) per device that holds
+//! `limit` requests and refills at `limit` per `window`, so a device may burst its whole
+//! budget and then gets one request every `window / limit`.
 
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
 use pos_sync_protocol::RateLimitStatus;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+type Limiter = governor::RateLimiter<
+    String,
+    DefaultKeyedStateStore<String>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
 
 pub struct RateLimiter {
     limit: u32,
-    window: Duration,
-    windows: Mutex<HashMap<String, Window>>,
-}
-
-struct Window {
-    start: Instant,
-    count: u32,
+    /// Time to earn back one request.
+    period: Duration,
+    limiter: Limiter,
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -21,40 +29,38 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 impl RateLimiter {
+    /// `limit` requests per `window` and device (a `limit` of 0 counts as 1).
     pub fn new(limit: u32, window: Duration) -> Self {
+        let burst = NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN);
+        let period = (window / burst.get()).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .expect("the period is not zero")
+            .allow_burst(burst);
         RateLimiter {
-            limit,
-            window,
-            windows: Mutex::new(HashMap::new()),
+            limit: burst.get(),
+            period,
+            limiter: governor::RateLimiter::keyed(quota).with_middleware(),
         }
     }
 
     /// Counts one request of `device_id`. `Ok` carries the state after counting it;
     /// `Err` carries the seconds to wait (at least 1) when the device is over its limit.
     pub fn check(&self, device_id: &str) -> Result<RateLimitStatus, u64> {
-        self.check_at(device_id, Instant::now())
-    }
-
-    fn check_at(&self, device_id: &str, now: Instant) -> Result<RateLimitStatus, u64> {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let w = windows.entry(device_id.to_string()).or_insert(Window {
-            start: now,
-            count: 0,
-        });
-        if now.duration_since(w.start) >= self.window {
-            w.start = now;
-            w.count = 0;
+        match self.limiter.check_key(&device_id.to_string()) {
+            Ok(state) => {
+                let remaining = state.remaining_burst_capacity();
+                Ok(RateLimitStatus {
+                    limit: self.limit,
+                    remaining,
+                    // Until the bucket is full again.
+                    reset_seconds: ceil_secs(self.period * (self.limit - remaining)),
+                })
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.limiter.clock().now());
+                Err(ceil_secs(wait).max(1))
+            }
         }
-        let left = self.window.saturating_sub(now.duration_since(w.start));
-        if w.count >= self.limit {
-            return Err(ceil_secs(left).max(1));
-        }
-        w.count += 1;
-        Ok(RateLimitStatus {
-            limit: self.limit,
-            remaining: self.limit - w.count,
-            reset_seconds: ceil_secs(left),
-        })
     }
 }
 
@@ -63,18 +69,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fixed_window_counts_per_device_and_resets() {
+    fn a_device_bursts_its_budget_then_waits_for_one_request() {
         let limiter = RateLimiter::new(2, Duration::from_secs(10));
-        let t0 = Instant::now();
-        assert_eq!(limiter.check_at("a", t0).unwrap().remaining, 1);
-        assert_eq!(limiter.check_at("a", t0).unwrap().remaining, 0);
+        let first = limiter.check("a").unwrap();
         assert_eq!(
-            limiter.check_at("a", t0 + Duration::from_millis(2500)),
-            Err(8)
+            (first.limit, first.remaining, first.reset_seconds),
+            (2, 1, 5)
         );
-        // Another device has its own window.
-        assert_eq!(limiter.check_at("b", t0).unwrap().remaining, 1);
-        let after = limiter.check_at("a", t0 + Duration::from_secs(10)).unwrap();
-        assert_eq!((after.remaining, after.reset_seconds), (1, 10));
+        assert_eq!(limiter.check("a").unwrap().remaining, 0);
+        // One request comes back every 5 s.
+        let wait = limiter.check("a").unwrap_err();
+        assert!((4..=5).contains(&wait), "{wait}");
+        // Another device has its own bucket.
+        assert_eq!(limiter.check("b").unwrap().remaining, 1);
     }
 }

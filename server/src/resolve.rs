@@ -86,7 +86,9 @@ pub async fn handler(
     let payload = checked_payload(&request)?;
     let store = device.store_id.clone();
     let conflict_id = request.conflict_id.clone();
-    let (record, written) = state
+    let hooks = state.webhooks.clone();
+    let device_id = device.device_id.clone();
+    let record = state
         .db
         .run(move |inner| {
             let mut tx = inner.store_tx(&store)?;
@@ -134,15 +136,10 @@ pub async fn handler(
                 ),
             };
             tx.close_conflict(&conflict.conflict_id, resolution_name(request.resolution))?;
-            tx.commit()?;
-            Ok((record, written))
+            hooks.commit_with_event(tx, Some(&device_id), written.as_slice())?;
+            Ok(record)
         })
         .await?;
-    state.webhooks.notify(
-        &device.store_id,
-        Some(&device.device_id),
-        written.into_iter().collect(),
-    );
     Ok(Json(ResolveResponse {
         conflict_id: request.conflict_id,
         record,

@@ -92,7 +92,7 @@ pub fn spawn_with(config: Config) -> Result<TestServer, String> {
                     let _ = stop_rx.await;
                 };
                 if let Err(e) = server.run(stopped).await {
-                    log::error!("test server failed: {e}");
+                    tracing::error!("test server failed: {e}");
                 }
             });
         })

@@ -30,7 +30,7 @@ pub async fn handler(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadResponse>, ApiError> {
-    let bytes = body::read_body(&headers, body).await?;
+    let bytes = body::read_body(body).await?;
     body::check_content_type(&headers)?;
     let request = parse_request(&headers, &bytes)?;
     if request.changes.len() > MAX_BATCH_CHANGES {
@@ -50,6 +50,7 @@ pub async fn handler(
 
     let dev = device.clone();
     let changes = request.changes;
+    let hooks = state.webhooks.clone();
     let (results, written) = state
         .db
         .run(move |inner| {
@@ -61,11 +62,11 @@ pub async fn handler(
                 written.extend(wrote);
                 results.push(result);
             }
-            tx.commit()?;
-            Ok((results, written))
+            hooks.commit_with_event(tx, Some(&dev.device_id), &written)?;
+            Ok((results, written.len()))
         })
         .await?;
-    log::info!(
+    tracing::info!(
         "upload batch {} from {}/{}: {} changes, {} written",
         request
             .batch_id
@@ -75,11 +76,8 @@ pub async fn handler(
         device.store_id,
         device.device_id,
         results.len(),
-        written.len()
+        written
     );
-    state
-        .webhooks
-        .notify(&device.store_id, Some(&device.device_id), written);
     Ok(Json(UploadResponse {
         results,
         server_time: now_ms(),

@@ -720,6 +720,58 @@ async fn paging_under_concurrent_writes_loses_nothing() {
     assert_eq!(seen.len(), CUSTOMERS);
 }
 
+/// docs/protocol.md §8, "A token ahead of the server": a position the store never reached
+/// answers `409 sync_token_ahead`, whatever the type; the store's own positions, and no
+/// token at all, page as usual, and a token that cannot be parsed stays `400`. Another
+/// store's newer position stands in for a token from before a restore, so this runs
+/// against any server.
+#[tokio::test]
+async fn a_token_ahead_of_the_store_answers_409_sync_token_ahead() {
+    let server = Server::start();
+    let api = server.api();
+    let (a, b) = (&server.a1.token, &server.b1.token);
+    let (_, b_position) = api
+        .download_all(b, EntityType::Customer, None, MAX_PAGE_LIMIT)
+        .await;
+    let mut ahead = None;
+    for _ in 0..5 {
+        // Move store A's sequence on and take its newest position.
+        let creates = (0..200)
+            .map(|_| customer_create(&uid("cust"), "moves A ahead"))
+            .collect();
+        api.upload(a, creates).await;
+        let (_, a_position) = api
+            .download_all(a, EntityType::Customer, None, MAX_PAGE_LIMIT)
+            .await;
+        let query = format!("entity_type=customer&since={}", urlencode(&a_position));
+        let answer = api.download_resp(b, &query).await;
+        if answer.status == 409 {
+            ahead = Some((a_position, answer));
+            break;
+        }
+        // Store B of an external server has written past it: move A further on.
+        assert_eq!(answer.status, 200, "body: {}", answer.json);
+    }
+    let (token, answer) = ahead.expect("a position store B never reached answers 409");
+    answer.expect_error(409, "sync_token_ahead");
+    for t in [EntityType::Product, EntityType::Price, EntityType::Report] {
+        api.download_resp(b, &format!("entity_type={t}&since={}", urlencode(&token)))
+            .await
+            .expect_error(409, "sync_token_ahead");
+    }
+    // From the beginning, and from B's own position, B pages as usual.
+    let (_, again) = api
+        .download_all(b, EntityType::Customer, None, MAX_PAGE_LIMIT)
+        .await;
+    api.download(b, EntityType::Customer, Some(&b_position), None)
+        .await;
+    api.download(b, EntityType::Customer, Some(&again), None)
+        .await;
+    api.download_resp(b, "entity_type=customer&since=not-a-token")
+        .await
+        .expect_error(400, "invalid_request");
+}
+
 #[tokio::test]
 async fn stores_are_isolated() {
     let server = Server::start();
@@ -1450,6 +1502,74 @@ fn sigterm_stops_the_server_cleanly_and_data_survives_a_restart() {
         assert_eq!(customers.len(), 1);
     });
     assert!(server.terminate().success());
+}
+
+/// The reference server restored from a backup: a device's token from after the backup
+/// answers `409 sync_token_ahead`, and a download from the beginning gives what the backup
+/// holds.
+/// Copies a stopped server's SQLite database with its write-ahead log, if one was left.
+fn copy_database(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::copy(from, to).unwrap();
+    let wal = |p: &std::path::Path| p.with_extension("db-wal");
+    let _ = std::fs::remove_file(wal(to));
+    let _ = std::fs::remove_file(to.with_extension("db-shm"));
+    if wal(from).exists() {
+        std::fs::copy(wal(from), wal(to)).unwrap();
+    }
+}
+
+#[test]
+fn a_server_restored_from_a_backup_answers_newer_tokens_with_409() {
+    if std::env::var("POS_SYNC_SERVER_URL").is_ok() {
+        eprintln!("skipped: needs a reference server process");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let backup = dir.path().join("backup.db");
+    let db = db.to_str().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (0..5).map(|_| uid("cust")).collect();
+    let upload = |server: &Server, ids: &[String]| {
+        let api = server.api();
+        let creates = ids.iter().map(|id| customer_create(id, "C")).collect();
+        runtime.block_on(api.upload(&server.a1.token, creates));
+    };
+
+    let mut server = Server::spawn(&["--db", db]);
+    upload(&server, &ids[..3]);
+    assert!(server.terminate().success());
+    copy_database(db.as_ref(), &backup);
+    let mut server = Server::spawn(&["--db", db]);
+    upload(&server, &ids[3..]);
+    let (_, newest) = runtime.block_on(server.api().download_all(
+        &server.a1.token,
+        EntityType::Customer,
+        None,
+        10,
+    ));
+    assert!(server.terminate().success());
+
+    copy_database(&backup, db.as_ref());
+    let server = Server::spawn(&["--db", db]);
+    let api = server.api();
+    runtime.block_on(async {
+        let query = format!("entity_type=customer&since={}", urlencode(&newest));
+        api.download_resp(&server.a1.token, &query)
+            .await
+            .expect_error(409, "sync_token_ahead");
+        let (records, _) = api
+            .download_all(&server.a1.token, EntityType::Customer, None, 10)
+            .await;
+        let restored: Vec<&str> = records.iter().map(|r| r.entity_id.as_str()).collect();
+        assert_eq!(
+            restored,
+            ids[..3].iter().map(String::as_str).collect::<Vec<_>>()
+        );
+    });
 }
 
 #[test]

@@ -189,6 +189,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ErrorCode::RateLimited,
         ErrorCode::NotFound,
         ErrorCode::ConflictClosed,
+        ErrorCode::SyncTokenAhead,
         ErrorCode::InvalidPayload,
         ErrorCode::InvalidAction,
         ErrorCode::Internal,
@@ -205,6 +206,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | ErrorCode::RateLimited
             | ErrorCode::NotFound
             | ErrorCode::ConflictClosed
+            | ErrorCode::SyncTokenAhead
             | ErrorCode::InvalidPayload
             | ErrorCode::InvalidAction
             | ErrorCode::Internal => {}
@@ -598,6 +600,7 @@ fn protocol_md_examples_and_test_vectors_are_true() {
         ("resolve-request", "ResolveRequest"),
         ("resolve-response", "ResolveResponse"),
         ("error-body", "ErrorBody"),
+        ("token-ahead", "ErrorBody"),
         ("webhook-event", "WebhookEvent"),
     ] {
         valid(schema, &doc_example(&doc, name));

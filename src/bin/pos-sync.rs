@@ -5,7 +5,7 @@
 use pos_sync::error::{Error, Result};
 use pos_sync::model::{EntityType, SyncState};
 use pos_sync::store::queue::{self, HealthThresholds};
-use pos_sync::store::{catalog, check, conflicts, history, Durability, Store};
+use pos_sync::store::{catalog, check, conflicts, history, quarantine, Durability, Store};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -30,6 +30,8 @@ commands:
   log [--limit N]             recent sync runs and their steps
   audit [--limit N]           recent audit trail entries
   conflicts                   conflicts waiting for manual review
+  quarantine                  downloaded records the device could not use, set aside until
+                              the server sends a usable version (--json includes payloads)
   check                       SQLite integrity check plus the queue's invariants;
                               exits 1 when something is wrong
   import products FILE.json   load a JSON array of products into the catalog
@@ -273,6 +275,28 @@ fn run(args: &Args) -> Result<ExitCode> {
                         c.reason
                     );
                     out!("  device: {}\n  server: {}", c.local_json, c.server_json);
+                }
+            });
+        }
+        "quarantine" => {
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
+            let held = store.read(quarantine::list)?;
+            print(args.json, &held, |held| {
+                if held.is_empty() {
+                    out!("no downloaded records in quarantine");
+                }
+                for r in held {
+                    out!(
+                        "{} {} v{} (seen {}x, first {}, last {}): {}",
+                        r.entity_type,
+                        // An id may itself be the problem: shown escaped.
+                        r.entity_id.escape_debug(),
+                        r.version,
+                        r.times_seen,
+                        time(r.first_seen_at_ms),
+                        time(r.last_seen_at_ms),
+                        r.reason
+                    );
                 }
             });
         }

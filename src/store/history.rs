@@ -21,7 +21,8 @@ pub struct SyncLogEntry {
     pub records_count: i64,
     pub started_at_ms: i64,
     pub completed_at_ms: Option<i64>,
-    /// RUNNING, OK, FAILED, CANCELLED or ROLLED_BACK.
+    /// RUNNING, OK, FAILED, CANCELLED or ROLLED_BACK; QUARANTINED and RESYNC for what
+    /// happened within a download step (`log_event`).
     pub status: String,
     pub error_message: Option<String>,
     /// Why the run started (`interval`, `network`, `manual`, `background`, ...).
@@ -57,6 +58,35 @@ pub fn finish_step(
         "UPDATE sync_log SET status = ?2, records_count = ?3, error_message = ?4, completed_at = ?5 WHERE id = ?1",
     )?
     .execute(params![step_id, status, records_count, error, now_ms])?;
+    Ok(())
+}
+
+/// A sync log row for something that happened within a step, complete when written: a
+/// download that quarantined records (`QUARANTINED`), a full resync the server asked for
+/// (`RESYNC`).
+pub fn log_event(
+    tx: &Transaction,
+    run_id: &str,
+    entity_type: EntityType,
+    status: &str,
+    records_count: i64,
+    message: &str,
+    now_ms: i64,
+) -> Result<()> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.prepare_cached(
+        "INSERT INTO sync_log (id, run_id, sync_type, direction, records_count, started_at, \
+         completed_at, status, error_message) VALUES (?1, ?2, ?3, 'download', ?4, ?5, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id,
+        run_id,
+        entity_type.as_str(),
+        records_count,
+        now_ms,
+        status,
+        message
+    ])?;
     Ok(())
 }
 
@@ -269,6 +299,7 @@ pub fn finish_full_resync(
         journal_pre_image(tx, run_id, entity_type, id)?;
         tx.execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), [id])?;
     }
+    crate::store::quarantine::release_unseen(tx, entity_type)?;
     tx.execute(
         "DELETE FROM temp.resync_seen WHERE entity_type = ?1",
         [entity_type.as_str()],

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod history;
 pub mod migrations;
 pub mod pos;
+pub mod quarantine;
 pub mod queue;
 pub mod search_index;
 pub mod state;

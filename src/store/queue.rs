@@ -552,6 +552,7 @@ pub fn stats(conn: &Connection, thresholds: &HealthThresholds, now_ms: i64) -> R
     let oldest_unsynced_age_ms = oldest.map(|t| (now_ms - t).max(0));
     let unsynced = pending + syncing + failed + conflict;
     let age = oldest_unsynced_age_ms.unwrap_or(0);
+    let quarantined = super::quarantine::health_reason(&super::quarantine::counts(conn)?);
     let (health, health_reason) = if unsynced >= thresholds.critical_pending {
         (
             QueueHealth::Critical,
@@ -572,6 +573,8 @@ pub fn stats(conn: &Connection, thresholds: &HealthThresholds, now_ms: i64) -> R
             QueueHealth::Warning,
             format!("{conflict} changes wait for manual conflict review"),
         )
+    } else if let Some(words) = quarantined {
+        (QueueHealth::Warning, words)
     } else if unsynced >= thresholds.warning_pending {
         (
             QueueHealth::Warning,

@@ -516,6 +516,14 @@ impl Syncer {
         };
     }
 
+    /// Completes when `cancel()` is called after `run` started (checked every 20 ms), for
+    /// waits a person can cut short.
+    pub(crate) async fn until_cancelled(&self, run: &Run) {
+        while self.cancel_generation.load(Ordering::SeqCst) == run.cancel_ticket {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Whether the running cycle should stop before its next batch.
     pub(crate) fn interrupted(&self, run: &mut Run) -> bool {
         match self.should_stop(run) {

@@ -16,12 +16,17 @@ use crate::store::conflicts::{self, Conflict};
 use crate::store::history::{self, AuditEntry};
 use crate::store::queue::{self, QueueItem};
 use crate::store::{customers, state, Store};
-use crate::transport::{EncodedBody, Transport};
+use crate::transport::{EncodedBody, Resolved, Transport};
 use std::sync::Arc;
 
 /// How far in the future of the server-corrected clock a local edit's stamp may lie (offset
 /// measurement noise) before the stamp is no longer trusted to decide a conflict.
 const FUTURE_STAMP_SLACK_MS: i64 = 60_000;
+
+/// How often `resolve_conflict` sends a resolution before it reports the failure.
+const RESOLVE_ATTEMPTS: i64 = 4;
+/// The longest Retry-After a person waits for; a longer one is reported at once.
+const MAX_RESOLVE_WAIT_MS: u64 = 30_000;
 
 /// Returns claimed rows to PENDING if the upload future is dropped before it finished (a
 /// cancelled coroutine, a panic), so they are not stuck in SYNCING until the next start.
@@ -428,13 +433,16 @@ impl Syncer {
             Decision::KeepServer => (Resolution::KeepServer, None, "resolved_server"),
             Decision::Merge(merged) => (Resolution::Merged, Some(merged), "merged"),
         };
-        self.resolve_with_server(run, &conflict_id, item, resolution, payload, event)
+        self.resolve_with_server(run, &conflict_id, item, resolution, payload, event, false)
             .await?;
         run.report.auto_resolved += 1;
         Ok(())
     }
 
-    /// Sends a resolution and makes the device agree with the server's answer.
+    /// Sends a resolution and makes the device agree with the server's answer. `manual`: a
+    /// person is waiting (`resolve_conflict`), so transient failures are sent again here (the
+    /// cycle retries its own on its next run) and `cancel()` stops the wait at once.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn resolve_with_server(
         &self,
         run: &Run,
@@ -443,7 +451,8 @@ impl Syncer {
         resolution: Resolution,
         payload: Option<serde_json::Value>,
         event: &str,
-    ) -> Result<ServerRecord> {
+        manual: bool,
+    ) -> Result<()> {
         let hlc = self.store.write(|tx| state::next_hlc(tx, self.now()))?;
         let request = ResolveRequest {
             conflict_id: conflict_id.to_owned(),
@@ -452,7 +461,13 @@ impl Syncer {
             payload,
             hlc,
         };
-        let response = self.transport()?.resolve(&request).await?;
+        let response = match self.send_resolution(run, &request, manual).await? {
+            Resolved::Done(response) => response,
+            Resolved::Refused(err) => return Err(err),
+            Resolved::AlreadyClosed(message) => {
+                return self.closed_on_the_server(run, conflict_id, item, event, &message)
+            }
+        };
         let record = response.record;
         verify_record(&record, item.entity_type)?;
         if record.entity_id != item.entity_id {
@@ -493,7 +508,94 @@ impl Syncer {
                 },
             )
         })?;
-        Ok(record)
+        Ok(())
+    }
+
+    /// Sends a resolution until the server judges it. A manual one is sent again after a
+    /// transient failure (backoff of the retry policy, or the server's Retry-After up to
+    /// `MAX_RESOLVE_WAIT_MS`), at most `RESOLVE_ATTEMPTS` times, and stops at `cancel()`.
+    async fn send_resolution(
+        &self,
+        run: &Run,
+        request: &ResolveRequest,
+        manual: bool,
+    ) -> Result<Resolved> {
+        let transport = self.transport()?;
+        let cancelled = || {
+            Error::Cancelled(
+                "the conflict resolution was cancelled; if the server received it, it is confirmed when resolved again".into(),
+            )
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = if manual {
+                tokio::select! {
+                    biased;
+                    () = self.until_cancelled(run) => return Err(cancelled()),
+                    sent = transport.resolve(request) => sent,
+                }
+            } else {
+                transport.resolve(request).await
+            };
+            let err = match sent {
+                Ok(answer) => return Ok(answer),
+                Err(err) => err,
+            };
+            let wait_ms = match &err {
+                _ if !manual || attempt >= RESOLVE_ATTEMPTS || !err.is_transient() => {
+                    return Err(err)
+                }
+                Error::RateLimited { retry_after_ms } if *retry_after_ms > MAX_RESOLVE_WAIT_MS => {
+                    return Err(err)
+                }
+                Error::RateLimited { retry_after_ms } => *retry_after_ms as i64,
+                _ => self.settings.retry.delay_ms(attempt, false),
+            };
+            log::info!("resolving a conflict failed ({err}); sending it again in {wait_ms} ms");
+            tokio::select! {
+                biased;
+                () = self.until_cancelled(run) => return Err(cancelled()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(wait_ms.max(0) as u64)) => {}
+            }
+        }
+    }
+
+    /// The server had closed the conflict already: most likely this device's own earlier
+    /// attempt, whose answer was lost (or another till's). Treated as done: the change is
+    /// settled, the local conflict closed, and customers are downloaded again from the start
+    /// so the device ends with the server's record whatever the resolution was (a download
+    /// that came while the change was unsettled skipped it).
+    fn closed_on_the_server(
+        &self,
+        run: &Run,
+        conflict_id: &str,
+        item: &QueueItem,
+        event: &str,
+        message: &str,
+    ) -> Result<()> {
+        log::info!("the server had already closed conflict {conflict_id}: confirming it here");
+        let now = self.now();
+        self.store.write(|tx| {
+            queue::mark_synced(tx, &item.change_id, None, now)?;
+            conflicts::mark_resolved(tx, conflict_id, event, now)?;
+            history::request_full_resync(tx, EntityType::Customer, now)?;
+            history::audit(
+                tx,
+                &AuditEntry {
+                    at_ms: now,
+                    run_id: Some(run.id.clone()),
+                    event: event.into(),
+                    entity_type: item.entity_type,
+                    entity_id: item.entity_id.clone(),
+                    change_id: Some(item.change_id.clone()),
+                    version: None,
+                    detail: Some(format!(
+                        "already closed on the server ({message}); customers download again"
+                    )),
+                },
+            )
+        })
     }
 }
 

@@ -11,6 +11,7 @@ mod clocks;
 mod crash;
 mod hostile_input;
 mod network;
+mod power_loss;
 mod rig;
 mod security;
 mod storage;

@@ -7,7 +7,7 @@
 
 use crate::rig::{self, products, sale, Rig, OTHER_TOKEN};
 use pos_sync::protocol::{Resolution, ResolveRequest};
-use pos_sync::transport::{StaticToken, Transport, TransportSettings};
+use pos_sync::transport::{Resolved, StaticToken, Transport, TransportSettings};
 use pos_sync::{EngineConfig, PosSyncError, SyncEngine};
 use serde_json::json;
 use std::sync::Arc;
@@ -108,7 +108,7 @@ async fn a_device_of_another_store_can_neither_read_nor_write_nor_resolve() {
         TransportSettings::default(),
     )
     .unwrap();
-    let err = transport
+    let answer = transport
         .resolve(&ResolveRequest {
             conflict_id: conflict.conflict_id.clone(),
             resolution: Resolution::KeepServer,
@@ -117,7 +117,10 @@ async fn a_device_of_another_store_can_neither_read_nor_write_nor_resolve() {
             hlc: 1,
         })
         .await
-        .unwrap_err();
+        .unwrap();
+    let Resolved::Refused(err) = answer else {
+        panic!("another store's device must be refused, got {answer:?}");
+    };
     assert!(err.to_string().contains("not_found"), "{err}");
     // ... and A still can.
     store_a

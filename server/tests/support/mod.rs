@@ -230,6 +230,13 @@ impl Server {
         }
     }
 
+    /// SIGKILL: the process dies at once, whatever it was doing (no shutdown code runs).
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("a spawned server");
+        child.kill().expect("SIGKILL is sent");
+        child.wait().expect("the killed server is reaped");
+    }
+
     /// Skips (returns `None`) when the server has no admin routes configured.
     pub fn admin_token(&self) -> Option<&str> {
         if self.admin.is_none() {
