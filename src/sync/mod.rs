@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// Why a sync runs: logged with the run, and used to decide whether backoff applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+/// Internal: no exported call takes or returns it (the app says why through `sync_now` /
+/// `run_background_sync`), so it is not part of the Kotlin/Swift surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncReason {
     /// The app asked (`sync_now`): skips the engine's failure backoff, not the server's 429.
     Manual,
@@ -36,8 +38,6 @@ pub enum SyncReason {
     Network,
     /// A background worker (WorkManager, BGTaskScheduler).
     Background,
-    /// A failed change became due for retry.
-    Retry,
 }
 
 impl SyncReason {
@@ -47,7 +47,6 @@ impl SyncReason {
             SyncReason::Interval => "interval",
             SyncReason::Network => "network",
             SyncReason::Background => "background",
-            SyncReason::Retry => "retry",
         }
     }
 }
