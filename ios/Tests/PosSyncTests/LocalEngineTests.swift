@@ -356,6 +356,6 @@ final class LocalEngineTests: XCTestCase {
             guard case PosSyncError.InvalidInput(_, let field) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "limit")
         }
-        XCTAssertEqual(defaultListLimit(), 20)
+        XCTAssertEqual(PosSync.defaultListLimit(), 20)
     }
 }
