@@ -324,20 +324,16 @@ final class StoreTransaction
         if ($this->stockDeltas === []) {
             return;
         }
-        // Read, add, write back: this transaction is the store's only writer.
-        $current = [];
-        foreach (array_chunk(array_map('strval', array_keys($this->stockDeltas)), self::CHUNK) as $chunk) {
-            foreach ($this->db->table(self::STOCK)->where('store_id', $this->storeId)->whereIn('product_id', $chunk)->get() as $row) {
-                $current[$row->product_id] = self::number($row->quantity);
-            }
-        }
+        // One upsert that adds each delta in SQL: no read of the current quantities first.
         $rows = [];
         foreach ($this->stockDeltas as $product => $delta) {
-            $quantity = ($current[(string) $product] ?? 0) + $delta;
-            $rows[] = ['store_id' => $this->storeId, 'product_id' => (string) $product, 'quantity' => is_float($quantity) ? round($quantity, 3) : $quantity];
+            $rows[] = ['store_id' => $this->storeId, 'product_id' => (string) $product, 'quantity' => is_float($delta) ? round($delta, 3) : $delta];
         }
+        $grammar = $this->db->getQueryGrammar();
+        $current = $grammar->wrapTable(self::STOCK) . '.' . $grammar->wrap('quantity');
+        $added = $this->db->getDriverName() === 'mysql' ? 'values(' . $grammar->wrap('quantity') . ')' : 'excluded.' . $grammar->wrap('quantity');
         foreach (array_chunk($rows, self::CHUNK) as $chunk) {
-            $this->db->table(self::STOCK)->upsert($chunk, ['store_id', 'product_id'], ['quantity']);
+            $this->db->table(self::STOCK)->upsert($chunk, ['store_id', 'product_id'], ['quantity' => $this->db->raw("{$current} + {$added}")]);
         }
         $this->stockDeltas = [];
     }
