@@ -11,6 +11,10 @@ pub mod documents;
 pub mod error;
 pub mod model;
 pub mod protocol;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod runtime;
+#[cfg(target_arch = "wasm32")]
+#[path = "runtime_wasm.rs"]
 pub mod runtime;
 pub mod store;
 pub mod sync;

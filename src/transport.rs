@@ -131,17 +131,9 @@ impl Transport {
         settings: TransportSettings,
     ) -> Result<Transport> {
         let base_url = check_base_url(base_url)?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .gzip(true)
-            .tcp_nodelay(true)
-            .no_proxy()
-            .user_agent(concat!("pos-sync/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                PosSyncError::NotConfigured(format!("cannot build the HTTP client: {e}"))
-            })?;
+        let client = http_client(&settings).map_err(|e| {
+            PosSyncError::NotConfigured(format!("cannot build the HTTP client: {e}"))
+        })?;
         Ok(Transport {
             client,
             base_url,
@@ -234,6 +226,11 @@ impl Transport {
                 .bearer_auth(token)
                 .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
                 .header(reqwest::header::ACCEPT, "application/json");
+            // fetch has no client-wide timeout: each request carries it.
+            #[cfg(target_arch = "wasm32")]
+            {
+                request = request.timeout(self.settings.request_timeout);
+            }
             if let Some(body) = body {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -281,6 +278,20 @@ impl Transport {
         }
     }
 
+    /// In a browser, fetch has already read (and gunzipped) the body: only its size is checked.
+    #[cfg(target_arch = "wasm32")]
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>> {
+        let bytes = response.bytes().await.map_err(network_error)?;
+        if bytes.len() > self.settings.max_response_bytes {
+            return Err(PosSyncError::Server(format!(
+                "the server's answer is larger than {} bytes; refused",
+                self.settings.max_response_bytes
+            )));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
     async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
@@ -296,11 +307,35 @@ impl Transport {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+fn http_client(settings: &TransportSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .gzip(true)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .user_agent(concat!("pos-sync/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The browser's fetch: it negotiates gzip, sets its own User-Agent and has no connect
+/// timeout of its own (the request timeout covers it).
+#[cfg(target_arch = "wasm32")]
+fn http_client(_: &TransportSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().build()
+}
+
 fn network_error(err: reqwest::Error) -> PosSyncError {
     // reqwest's Display includes the URL, never headers or bodies.
+    #[cfg(not(target_arch = "wasm32"))]
+    let connect = err.is_connect();
+    // A browser reports any failed fetch alike (server down, offline, refused by CORS).
+    #[cfg(target_arch = "wasm32")]
+    let connect = err.is_request();
     let what = if err.is_timeout() {
         "timed out"
-    } else if err.is_connect() {
+    } else if connect {
         "could not connect"
     } else if err.is_decode() || err.is_body() {
         "the connection broke while reading the answer"
