@@ -28,7 +28,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 /// How to open an engine. Only the first four fields are required.
-#[derive(Clone, PartialEq, uniffi::Record)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EngineConfig {
     /// The device database file (created if missing), or `:memory:` for a throwaway one.
     pub database_path: String,

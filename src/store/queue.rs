@@ -430,6 +430,7 @@ pub fn next_retry_at(conn: &Connection) -> Result<Option<i64>> {
 
 /// Counts of one entity type in the queue.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
 pub struct EntityQueueCounts {
     pub entity_type: EntityType,
     pub pending: i64,
@@ -449,7 +450,10 @@ pub enum QueueHealth {
 }
 
 /// When the queue counts as unhealthy. Defaults suit a till that syncs every few minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, uniffi::Record,
+)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HealthThresholds {
     #[uniffi(default = 500)]
     pub warning_pending: i64,
@@ -474,6 +478,7 @@ impl Default for HealthThresholds {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
 pub struct QueueStats {
     pub pending: i64,
     pub syncing: i64,
