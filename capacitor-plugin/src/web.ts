@@ -1,107 +1,143 @@
-import { WebPlugin } from '@capacitor/core';
+import { CapacitorException, WebPlugin } from '@capacitor/core';
+import type { ExceptionCode, PluginListenerHandle } from '@capacitor/core';
 
-import type { NativePosSyncPlugin } from './native';
+import type { BenchName, FromWorker, ToWorker } from './web/protocol';
+
+/** The bridge's methods (src/bridge/methods.rs), forwarded as the native plugins forward them. */
+const METHODS = [
+  'open', 'close', 'setToken',
+  'recordSale', 'recordStockAdjustment', 'getSale',
+  'productByBarcode', 'productBySku', 'productById', 'searchProducts', 'currentPrice',
+  'createCustomer', 'updateCustomer', 'getCustomer', 'searchCustomers',
+  'syncNow', 'getStatus', 'getQueueStats', 'retryFailedNow', 'listConflicts',
+  'resolveConflict', 'checkConsistency', 'integrityCheck',
+  'setNetworkAvailable', 'startAutoSync', 'stopAutoSync', 'cancelSync',
+  'enableBackgroundSync', 'disableBackgroundSync',
+] as const;
+
+const EVENTS = ['syncStatus', 'conflict', 'tokenRequested', 'dataChanged'];
+
+/** The OPFS directory of the engine's files (one pool, one engine, per origin). */
+export const WEB_STORAGE_DIRECTORY = 'pos-sync';
+
+type Method = (typeof METHODS)[number];
+
+// The methods are made in the constructor, one per bridge method.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface PosSyncWeb extends Record<Method, (options?: unknown) => Promise<any>> {}
 
 /**
- * The browser fallback. A browser has no pos-sync engine (it is a native library with its
- * own SQLite database), so every engine method rejects with code `UNAVAILABLE`;
- * `addListener` and `removeAllListeners` work (the listeners are simply never called), so
- * an app can register them unconditionally.
+ * The browser implementation: the same Rust plugin bridge as Android and iOS, compiled to
+ * WebAssembly and run in a dedicated Web Worker (web/worker.ts) with the database in OPFS.
+ * Calls, results, error codes and events are those of the native plugins: each call's
+ * options go to the bridge as JSON, its answer comes back as JSON, a rejection carries the
+ * bridge's `code` and `details` (`data`), and events arrive as `{ data: json }`.
  */
-export class PosSyncWeb extends WebPlugin implements Omit<NativePosSyncPlugin, 'addListener'> {
-  private fail(method: string): Promise<never> {
-    return Promise.reject(
-      this.unavailable(
-        `PosSync.${method} is unavailable on web: the pos-sync engine runs only in the Android and iOS apps`,
-      ),
-    );
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class PosSyncWeb extends WebPlugin {
+  private worker?: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+
+  constructor() {
+    super();
+    for (const method of METHODS) {
+      this[method] = (options?: unknown) => this.call(method, options);
+    }
   }
 
-  open(): Promise<never> {
-    return this.fail('open');
+  async addListener(eventName: string, listenerFunc: (event: any) => void): Promise<PluginListenerHandle> {
+    const handle = await super.addListener(eventName, listenerFunc);
+    this.sendListeners();
+    return {
+      remove: async () => {
+        await handle.remove();
+        this.sendListeners();
+      },
+    };
   }
-  close(): Promise<never> {
-    return this.fail('close');
+
+  async removeAllListeners(): Promise<void> {
+    await super.removeAllListeners();
+    this.sendListeners();
   }
-  setToken(): Promise<never> {
-    return this.fail('setToken');
+
+  /** The browser benchmark's steps (test/browser/bench.mjs); not part of the plugin API. */
+  benchmark(name: BenchName, db: string, rows: unknown[]): Promise<number> {
+    return this.request((id) => ({ type: 'bench', id, name, db, rowsJson: JSON.stringify(rows) })) as Promise<number>;
   }
-  recordSale(): Promise<never> {
-    return this.fail('recordSale');
+
+  private call(method: string, options: unknown): Promise<unknown> {
+    let argsJson: string;
+    try {
+      argsJson = JSON.stringify(options ?? {});
+    } catch (e) {
+      return Promise.reject(
+        new CapacitorException(`${method}: the options cannot be written as JSON (${(e as Error).message})`,
+          'INVALID_INPUT' as ExceptionCode),
+      );
+    }
+    return this.request((id) => ({ type: 'call', id, method, argsJson }));
   }
-  recordStockAdjustment(): Promise<never> {
-    return this.fail('recordStockAdjustment');
+
+  /** Without module workers and OPFS (Node, very old browsers) there is no engine to start. */
+  private supported(): boolean {
+    return typeof Worker !== 'undefined' && typeof navigator !== 'undefined' && 'storage' in navigator;
   }
-  getSale(): Promise<never> {
-    return this.fail('getSale');
+
+  private request(message: (id: number) => ToWorker): Promise<unknown> {
+    if (!this.supported()) {
+      return Promise.reject(
+        this.unavailable('PosSync on the web needs a browser with module Web Workers and OPFS (navigator.storage)'),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.send(message(id));
+    });
   }
-  productByBarcode(): Promise<never> {
-    return this.fail('productByBarcode');
+
+  private send(message: ToWorker): void {
+    this.engineWorker().postMessage(message);
   }
-  productBySku(): Promise<never> {
-    return this.fail('productBySku');
+
+  private sendListeners(): void {
+    if (this.worker) this.send({ type: 'listeners', events: EVENTS.filter((e) => this.hasListeners(e)) });
   }
-  productById(): Promise<never> {
-    return this.fail('productById');
+
+  /** The worker, started on first use (new URL(…, import.meta.url): bundlers ship it). */
+  private engineWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./web/worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = (m: MessageEvent<FromWorker>) => this.receive(m.data);
+    worker.onerror = (e) => this.failAll(`the pos-sync worker failed to load: ${e.message ?? 'no message'}`);
+    this.worker = worker;
+    worker.postMessage({ type: 'start', directory: WEB_STORAGE_DIRECTORY } satisfies ToWorker);
+    this.sendListeners();
+    return worker;
   }
-  searchProducts(): Promise<never> {
-    return this.fail('searchProducts');
+
+  private receive(message: FromWorker): void {
+    if (message.type === 'event') {
+      this.notifyListeners(message.event, { data: message.dataJson });
+      return;
+    }
+    const waiting = this.pending.get(message.id);
+    if (!waiting) return;
+    this.pending.delete(message.id);
+    if (message.type === 'result') {
+      waiting.resolve(JSON.parse(message.json) ?? undefined);
+    } else {
+      const { code, message: text, details } = message.error;
+      waiting.reject(new CapacitorException(text, code as ExceptionCode, details ?? undefined));
+    }
   }
-  currentPrice(): Promise<never> {
-    return this.fail('currentPrice');
-  }
-  createCustomer(): Promise<never> {
-    return this.fail('createCustomer');
-  }
-  updateCustomer(): Promise<never> {
-    return this.fail('updateCustomer');
-  }
-  getCustomer(): Promise<never> {
-    return this.fail('getCustomer');
-  }
-  searchCustomers(): Promise<never> {
-    return this.fail('searchCustomers');
-  }
-  syncNow(): Promise<never> {
-    return this.fail('syncNow');
-  }
-  getStatus(): Promise<never> {
-    return this.fail('getStatus');
-  }
-  getQueueStats(): Promise<never> {
-    return this.fail('getQueueStats');
-  }
-  retryFailedNow(): Promise<never> {
-    return this.fail('retryFailedNow');
-  }
-  listConflicts(): Promise<never> {
-    return this.fail('listConflicts');
-  }
-  resolveConflict(): Promise<never> {
-    return this.fail('resolveConflict');
-  }
-  checkConsistency(): Promise<never> {
-    return this.fail('checkConsistency');
-  }
-  integrityCheck(): Promise<never> {
-    return this.fail('integrityCheck');
-  }
-  setNetworkAvailable(): Promise<never> {
-    return this.fail('setNetworkAvailable');
-  }
-  startAutoSync(): Promise<never> {
-    return this.fail('startAutoSync');
-  }
-  stopAutoSync(): Promise<never> {
-    return this.fail('stopAutoSync');
-  }
-  cancelSync(): Promise<never> {
-    return this.fail('cancelSync');
-  }
-  enableBackgroundSync(): Promise<never> {
-    return this.fail('enableBackgroundSync');
-  }
-  disableBackgroundSync(): Promise<never> {
-    return this.fail('disableBackgroundSync');
+
+  private failAll(reason: string): void {
+    for (const { reject } of this.pending.values()) {
+      reject(new CapacitorException(reason, 'INTERNAL' as ExceptionCode));
+    }
+    this.pending.clear();
   }
 }

@@ -100,6 +100,15 @@ impl TokenProvider for TokenBroker {
         };
         let json = serde_json::to_string(&request).expect("two plain fields");
         self.host.emit(TOKEN_REQUESTED.to_owned(), json);
+        // A browser worker has one thread: waiting here would keep the app's setToken from
+        // ever arriving. The request goes on with what there is; the next one uses the answer.
+        if cfg!(target_arch = "wasm32") {
+            return token.ok_or_else(|| {
+                Self::unavailable(
+                    "no token yet: the app was asked ('tokenRequested'); the next sync uses its answer",
+                )
+            });
+        }
         let deadline = Instant::now() + self.timeout;
         let mut current = self.lock();
         while current.generation == asked {
