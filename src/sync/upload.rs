@@ -505,16 +505,7 @@ impl Syncer {
             conflicts::mark_resolved(tx, conflict_id, event, now)?;
             history::audit(
                 tx,
-                &AuditEntry {
-                    at_ms: now,
-                    run_id: Some(run.id.clone()),
-                    event: event.into(),
-                    entity_type: item.entity_type,
-                    entity_id: item.entity_id.clone(),
-                    change_id: Some(item.change_id.clone()),
-                    version: Some(record.version),
-                    detail: None,
-                },
+                &resolution_audit(run, item, event, now, Some(record.version), None),
             )
         })?;
         Ok(())
@@ -591,26 +582,38 @@ impl Syncer {
             queue::mark_synced(tx, &item.change_id, None, now)?;
             conflicts::mark_resolved(tx, conflict_id, event, now)?;
             history::request_full_resync(tx, EntityType::Customer, now)?;
+            let detail =
+                format!("already closed on the server ({message}); customers download again");
             history::audit(
                 tx,
-                &AuditEntry {
-                    at_ms: now,
-                    run_id: Some(run.id.clone()),
-                    event: event.into(),
-                    entity_type: item.entity_type,
-                    entity_id: item.entity_id.clone(),
-                    change_id: Some(item.change_id.clone()),
-                    version: None,
-                    detail: Some(format!(
-                        "already closed on the server ({message}); customers download again"
-                    )),
-                },
+                &resolution_audit(run, item, event, now, None, Some(detail)),
             )
         })
     }
 }
 
 /// The server must answer once per change, in order, for exactly the changes it was sent.
+/// The audit entry of a manual conflict resolution, resolved here or found already closed.
+fn resolution_audit(
+    run: &Run,
+    item: &QueueItem,
+    event: &str,
+    now: i64,
+    version: Option<i64>,
+    detail: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at_ms: now,
+        run_id: Some(run.id.clone()),
+        event: event.into(),
+        entity_type: item.entity_type,
+        entity_id: item.entity_id.clone(),
+        change_id: Some(item.change_id.clone()),
+        version,
+        detail,
+    }
+}
+
 fn check_results(sent: &[QueueItem], results: &[ChangeResult]) -> Result<()> {
     if results.len() != sent.len()
         || results
