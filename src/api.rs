@@ -3,7 +3,7 @@
 //! (record a sale, look a product up) are blocking and fast; network work is `async`
 //! (Kotlin `suspend`, Swift `async`).
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, PosSyncError, Result};
 use crate::model::{Clock, EntityType, SyncState, SystemClock};
 use crate::protocol::Resolution;
 use crate::runtime::run_on_engine;
@@ -27,65 +27,96 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-/// How to open an engine. Only the first four fields are required.
-#[derive(Clone, PartialEq, uniffi::Record)]
-pub struct EngineConfig {
-    /// The device database file (created if missing), or `:memory:` for a throwaway one.
-    pub database_path: String,
-    /// Receipt numbers are `STORE-REGISTER-000001`; both must be unique per till.
-    pub store_id: String,
-    pub register_id: String,
-    pub device_id: String,
-    /// `https://…` (plain http only to localhost). Without it the engine works offline only.
-    #[uniffi(default)]
-    pub server_url: Option<String>,
-    /// A fixed bearer token; or call `set_token_provider` for tokens that expire.
-    #[uniffi(default)]
-    pub auth_token: Option<String>,
-    /// Most changes per upload request.
-    #[uniffi(default = 500)]
-    pub upload_batch_size: i64,
-    /// Most payload bytes per upload request.
-    #[uniffi(default = 2097152)]
-    pub upload_batch_bytes: i64,
-    /// Upload batches per entity type per cycle before downloads get their turn.
-    #[uniffi(default = 20)]
-    pub max_upload_batches_per_cycle: i64,
-    #[uniffi(default = 1000)]
-    pub download_page_size: i64,
-    #[uniffi(default = 10000)]
-    pub connect_timeout_ms: i64,
-    #[uniffi(default = 30000)]
-    pub request_timeout_ms: i64,
-    /// Customer edits on both sides closer than this go to manual review.
-    #[uniffi(default = 2000)]
-    pub conflict_tie_window_ms: i64,
-    /// Synced queue rows, sync logs and the audit trail are kept this long.
-    #[uniffi(default = 30)]
-    pub retention_days: i64,
-    /// First retry delay of a failed change; doubles per attempt (with jitter).
-    #[uniffi(default = 2000)]
-    pub retry_base_ms: i64,
-    #[uniffi(default = 600000)]
-    pub retry_max_ms: i64,
-    /// Wait after the network comes back before syncing (connectivity flaps).
-    #[uniffi(default = 2000)]
-    pub network_debounce_ms: i64,
-    /// Upload compression (default: fast gzip).
-    #[uniffi(default)]
-    pub compression: Option<Compression>,
-    /// Commit durability (default: `Full`, a recorded sale survives power loss).
-    #[uniffi(default)]
-    pub durability: Option<Durability>,
-    /// Queue health thresholds (defaults: see `HealthThresholds`).
-    #[uniffi(default)]
-    pub health: Option<HealthThresholds>,
-    /// Encrypts the database at rest (SQLCipher) under this key; the app keeps the key in
-    /// the Android Keystore / iOS Keychain. Needs a build with the cargo feature
-    /// `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
-    /// from its creation on: an existing plain file cannot be opened with a key.
-    #[uniffi(default)]
-    pub encryption_key: Option<String>,
+/// What exported calls return: the app's error, converted from the engine's by `?`.
+type ApiResult<T> = std::result::Result<T, PosSyncError>;
+
+/// Declares `EngineConfig` and `EngineConfig::new` from one list, so each tunable's default
+/// is written once: the same literal becomes the UniFFI default that Kotlin and Swift show
+/// (`EngineConfig(databasePath = …, uploadBatchSize = 500, …)`) and the value `new` sets.
+macro_rules! engine_config {
+    (
+        $(#[$doc:meta])*
+        pub struct EngineConfig {
+            required { $( $(#[$rm:meta])* $required:ident, )* }
+            connection { $( $(#[$cm:meta])* $connection:ident: $cty:ty, )* }
+            tunables { $( $(#[$tm:meta])* $tunable:ident: $tty:ty = $default:literal, )* }
+            options { $( $(#[$om:meta])* $option:ident: $oty:ty, )* }
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, uniffi::Record)]
+        pub struct EngineConfig {
+            $( $(#[$rm])* pub $required: String, )*
+            $( $(#[$cm])* #[uniffi(default)] pub $connection: $cty, )*
+            $( $(#[$tm])* #[uniffi(default = $default)] pub $tunable: $tty, )*
+            $( $(#[$om])* #[uniffi(default)] pub $option: $oty, )*
+        }
+
+        impl EngineConfig {
+            /// A configuration with every optional field at its default.
+            pub fn new($($required: &str),*) -> EngineConfig {
+                EngineConfig {
+                    $( $required: $required.into(), )*
+                    $( $connection: None, )*
+                    $( $tunable: $default, )*
+                    $( $option: None, )*
+                }
+            }
+        }
+    };
+}
+
+engine_config! {
+    /// How to open an engine. Only the first four fields are required.
+    pub struct EngineConfig {
+        required {
+            /// The device database file (created if missing), or `:memory:` for a throwaway one.
+            database_path,
+            /// Receipt numbers are `STORE-REGISTER-000001`; both must be unique per till.
+            store_id,
+            register_id,
+            device_id,
+        }
+        connection {
+            /// `https://…` (plain http only to localhost). Without it the engine works offline only.
+            server_url: Option<String>,
+            /// A fixed bearer token; or call `set_token_provider` for tokens that expire.
+            auth_token: Option<String>,
+        }
+        tunables {
+            /// Most changes per upload request.
+            upload_batch_size: i64 = 500,
+            /// Most payload bytes per upload request.
+            upload_batch_bytes: i64 = 2097152,
+            /// Upload batches per entity type per cycle before downloads get their turn.
+            max_upload_batches_per_cycle: i64 = 20,
+            download_page_size: i64 = 1000,
+            connect_timeout_ms: i64 = 10000,
+            request_timeout_ms: i64 = 30000,
+            /// Customer edits on both sides closer than this go to manual review.
+            conflict_tie_window_ms: i64 = 2000,
+            /// Synced queue rows, sync logs and the audit trail are kept this long.
+            retention_days: i64 = 30,
+            /// First retry delay of a failed change; doubles per attempt (with jitter).
+            retry_base_ms: i64 = 2000,
+            retry_max_ms: i64 = 600000,
+            /// Wait after the network comes back before syncing (connectivity flaps).
+            network_debounce_ms: i64 = 2000,
+        }
+        options {
+            /// Upload compression (default: fast gzip).
+            compression: Option<Compression>,
+            /// Commit durability (default: `Full`, a recorded sale survives power loss).
+            durability: Option<Durability>,
+            /// Queue health thresholds (defaults: see `HealthThresholds`).
+            health: Option<HealthThresholds>,
+            /// Encrypts the database at rest (SQLCipher) under this key; the app keeps the key in
+            /// the Android Keystore / iOS Keychain. Needs a build with the cargo feature
+            /// `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
+            /// from its creation on: an existing plain file cannot be opened with a key.
+            encryption_key: Option<String>,
+        }
+    }
 }
 
 /// Like a derived Debug, but the token and the encryption key never reach a log line.
@@ -105,38 +136,6 @@ impl std::fmt::Debug for EngineConfig {
 }
 
 impl EngineConfig {
-    /// A configuration with every optional field at its default.
-    pub fn new(
-        database_path: &str,
-        store_id: &str,
-        register_id: &str,
-        device_id: &str,
-    ) -> EngineConfig {
-        EngineConfig {
-            database_path: database_path.into(),
-            store_id: store_id.into(),
-            register_id: register_id.into(),
-            device_id: device_id.into(),
-            server_url: None,
-            auth_token: None,
-            upload_batch_size: 500,
-            upload_batch_bytes: 2 * 1024 * 1024,
-            max_upload_batches_per_cycle: 20,
-            download_page_size: 1000,
-            connect_timeout_ms: 10_000,
-            request_timeout_ms: 30_000,
-            conflict_tie_window_ms: 2_000,
-            retention_days: 30,
-            retry_base_ms: 2_000,
-            retry_max_ms: 600_000,
-            network_debounce_ms: 2_000,
-            compression: None,
-            durability: None,
-            health: None,
-            encryption_key: None,
-        }
-    }
-
     fn validate(&self) -> Result<Identity> {
         let key = |field: &str, value: &str| -> Result<String> {
             crate::documents::check_key("engine config", field, value).map(str::to_owned)
@@ -159,17 +158,21 @@ impl EngineConfig {
             ("network_debounce_ms", self.network_debounce_ms, 0),
         ] {
             if value < min {
-                return Err(PosSyncError::invalid(format!(
-                    "engine config '{name}' is {value}; it must be at least {min}"
-                )));
+                return Err(Error::invalid_field(
+                    name,
+                    format!("engine config '{name}' is {value}; it must be at least {min}"),
+                ));
             }
         }
         if self.upload_batch_size > crate::protocol::limits::MAX_BATCH_CHANGES as i64 {
-            return Err(PosSyncError::invalid(format!(
-                "engine config 'upload_batch_size' is {}; the protocol allows at most {}",
-                self.upload_batch_size,
-                crate::protocol::limits::MAX_BATCH_CHANGES
-            )));
+            return Err(Error::invalid_field(
+                "upload_batch_size",
+                format!(
+                    "engine config 'upload_batch_size' is {}; the protocol allows at most {}",
+                    self.upload_batch_size,
+                    crate::protocol::limits::MAX_BATCH_CHANGES
+                ),
+            ));
         }
         Ok(Identity {
             store_id: key("store_id", &self.store_id)?,
@@ -255,8 +258,8 @@ impl SyncEngine {
     /// Opens (or creates) the device database and the engine. Fails with `SchemaTooNew` for a
     /// database written by a newer pos-sync, `InvalidInput` for a bad configuration.
     #[uniffi::constructor]
-    pub fn open(config: EngineConfig) -> Result<Arc<SyncEngine>> {
-        SyncEngine::open_with_clock(config, Arc::new(SystemClock))
+    pub fn open(config: EngineConfig) -> ApiResult<Arc<SyncEngine>> {
+        Ok(SyncEngine::open_with_clock(config, Arc::new(SystemClock))?)
     }
 
     // ------------------------------------------------------------------ till operations
@@ -264,7 +267,7 @@ impl SyncEngine {
     /// Records a sale (the app's JSON: `id`, `lines` with `product_id` and `quantity`,
     /// payments, totals, `customer_id`) and queues it, in one transaction. Returns the
     /// receipt number. Recording the same sale again returns the same receipt.
-    pub fn record_sale(&self, sale_json: String) -> Result<SaleReceipt> {
+    pub fn record_sale(&self, sale_json: String) -> ApiResult<SaleReceipt> {
         let receipt = self
             .store
             .write(|tx| pos::record_sale(tx, &self.identity, &sale_json, self.clock.now_ms()))?;
@@ -273,7 +276,7 @@ impl SyncEngine {
     }
 
     /// Records a stock adjustment (`id`, `product_id`, `quantity_delta`) and queues it.
-    pub fn record_stock_adjustment(&self, adjustment_json: String) -> Result<ChangeRef> {
+    pub fn record_stock_adjustment(&self, adjustment_json: String) -> ApiResult<ChangeRef> {
         let change = self
             .store
             .write(|tx| pos::record_stock_adjustment(tx, &adjustment_json, self.clock.now_ms()))?;
@@ -281,38 +284,43 @@ impl SyncEngine {
         Ok(change)
     }
 
-    pub fn get_sale(&self, sale_id: String) -> Result<Option<Sale>> {
-        self.store.read(|c| pos::get_sale(c, &sale_id))
+    pub fn get_sale(&self, sale_id: String) -> ApiResult<Option<Sale>> {
+        Ok(self.store.read(|c| pos::get_sale(c, &sale_id))?)
     }
 
-    pub fn product_by_barcode(&self, barcode: String) -> Result<Option<Product>> {
-        self.store
-            .read(|c| catalog::product_by_barcode(c, &barcode))
+    pub fn product_by_barcode(&self, barcode: String) -> ApiResult<Option<Product>> {
+        Ok(self
+            .store
+            .read(|c| catalog::product_by_barcode(c, &barcode))?)
     }
 
-    pub fn product_by_sku(&self, sku: String) -> Result<Option<Product>> {
-        self.store.read(|c| catalog::product_by_sku(c, &sku))
+    pub fn product_by_sku(&self, sku: String) -> ApiResult<Option<Product>> {
+        Ok(self.store.read(|c| catalog::product_by_sku(c, &sku))?)
     }
 
-    pub fn product_by_id(&self, product_id: String) -> Result<Option<Product>> {
-        self.store.read(|c| catalog::product_by_id(c, &product_id))
+    pub fn product_by_id(&self, product_id: String) -> ApiResult<Option<Product>> {
+        Ok(self
+            .store
+            .read(|c| catalog::product_by_id(c, &product_id))?)
     }
 
     /// Products whose name has words starting with each word of `query` (typeahead).
-    pub fn search_products(&self, query: String, limit: u32) -> Result<Vec<Product>> {
-        self.store
-            .read(|c| catalog::search_products(c, &query, limit))
+    pub fn search_products(&self, query: String, limit: i64) -> ApiResult<Vec<Product>> {
+        Ok(self
+            .store
+            .read(|c| catalog::search_products(c, &query, row_limit(limit)?))?)
     }
 
     /// The price of a product now: the latest valid price list entry, else the catalog's.
-    pub fn current_price(&self, product_id: String) -> Result<Option<Price>> {
+    pub fn current_price(&self, product_id: String) -> ApiResult<Option<Price>> {
         let now = self.clock.now_ms();
-        self.store
-            .read(|c| catalog::current_price(c, &product_id, now))
+        Ok(self
+            .store
+            .read(|c| catalog::current_price(c, &product_id, now))?)
     }
 
     /// Creates a customer (`id`, `name`, optional `phone`, `email`) and queues it for upload.
-    pub fn create_customer(&self, customer_json: String) -> Result<Customer> {
+    pub fn create_customer(&self, customer_json: String) -> ApiResult<Customer> {
         let customer = self
             .store
             .write(|tx| customers::create(tx, &customer_json, self.clock.now_ms()))?;
@@ -321,7 +329,7 @@ impl SyncEngine {
     }
 
     /// Replaces a customer's document and queues the edit.
-    pub fn update_customer(&self, customer_json: String) -> Result<Customer> {
+    pub fn update_customer(&self, customer_json: String) -> ApiResult<Customer> {
         let customer = self
             .store
             .write(|tx| customers::update(tx, &customer_json, self.clock.now_ms()))?;
@@ -329,27 +337,30 @@ impl SyncEngine {
         Ok(customer)
     }
 
-    pub fn get_customer(&self, customer_id: String) -> Result<Option<Customer>> {
-        self.store.read(|c| customers::get(c, &customer_id))
+    pub fn get_customer(&self, customer_id: String) -> ApiResult<Option<Customer>> {
+        Ok(self.store.read(|c| customers::get(c, &customer_id))?)
     }
 
     /// Customers by name, phone or e-mail prefix.
-    pub fn search_customers(&self, query: String, limit: u32) -> Result<Vec<Customer>> {
-        self.store.read(|c| customers::search(c, &query, limit))
+    pub fn search_customers(&self, query: String, limit: i64) -> ApiResult<Vec<Customer>> {
+        Ok(self
+            .store
+            .read(|c| customers::search(c, &query, row_limit(limit)?))?)
     }
 
     /// Caches a report document the app computed (a downloaded copy replaces it).
-    pub fn put_report(&self, key: String, report_json: String) -> Result<()> {
-        self.store
-            .write(|tx| catalog::put_report(tx, &key, &report_json))
+    pub fn put_report(&self, key: String, report_json: String) -> ApiResult<()> {
+        Ok(self
+            .store
+            .write(|tx| catalog::put_report(tx, &key, &report_json))?)
     }
 
-    pub fn get_report(&self, key: String) -> Result<Option<Report>> {
-        self.store.read(|c| catalog::get_report(c, &key))
+    pub fn get_report(&self, key: String) -> ApiResult<Option<Report>> {
+        Ok(self.store.read(|c| catalog::get_report(c, &key))?)
     }
 
     /// Seeds the catalog from a JSON array of products (demos, support). All or nothing.
-    pub fn import_products(&self, products_json: String) -> Result<i64> {
+    pub fn import_products(&self, products_json: String) -> ApiResult<i64> {
         Ok(self
             .store
             .write(|tx| catalog::import_products(tx, &products_json))? as i64)
@@ -357,10 +368,10 @@ impl SyncEngine {
 
     // ------------------------------------------------------------------ queue and history
 
-    pub fn queue_stats(&self) -> Result<QueueStats> {
+    pub fn queue_stats(&self) -> ApiResult<QueueStats> {
         let health = self.config.health.unwrap_or_default();
         let now = self.clock.now_ms();
-        self.store.read(|c| queue::stats(c, &health, now))
+        Ok(self.store.read(|c| queue::stats(c, &health, now))?)
     }
 
     /// Queue rows, optionally filtered by state and entity type, in sync order.
@@ -368,14 +379,15 @@ impl SyncEngine {
         &self,
         state: Option<SyncState>,
         entity_type: Option<EntityType>,
-        limit: u32,
-    ) -> Result<Vec<QueueItem>> {
-        self.store
-            .read(|c| queue::items(c, state, entity_type, limit))
+        limit: i64,
+    ) -> ApiResult<Vec<QueueItem>> {
+        Ok(self
+            .store
+            .read(|c| queue::items(c, state, entity_type, row_limit(limit)?))?)
     }
 
     /// Makes failed changes due now (rejected ones included: the app fixed something).
-    pub fn retry_failed_now(&self) -> Result<i64> {
+    pub fn retry_failed_now(&self) -> ApiResult<i64> {
         let now = self.clock.now_ms();
         let count = self.store.write(|tx| {
             Ok(tx.execute(
@@ -387,23 +399,27 @@ impl SyncEngine {
     }
 
     /// The most recent sync log rows (one per step, plus one `cycle` row per run).
-    pub fn sync_log(&self, limit: u32) -> Result<Vec<SyncLogEntry>> {
-        self.store.read(|c| history::recent_log(c, limit))
+    pub fn sync_log(&self, limit: i64) -> ApiResult<Vec<SyncLogEntry>> {
+        Ok(self
+            .store
+            .read(|c| history::recent_log(c, row_limit(limit)?))?)
     }
 
     /// The most recent audit trail entries, newest first.
-    pub fn audit_trail(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.store.read(|c| history::recent_audit(c, limit))
+    pub fn audit_trail(&self, limit: i64) -> ApiResult<Vec<AuditEntry>> {
+        Ok(self
+            .store
+            .read(|c| history::recent_audit(c, row_limit(limit)?))?)
     }
 
     /// Conflicts waiting for a person, oldest first.
-    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
-        self.store.read(conflicts::open)
+    pub fn conflicts(&self) -> ApiResult<Vec<Conflict>> {
+        Ok(self.store.read(conflicts::open)?)
     }
 
     /// Restores everything a sync run downloaded to how it was before, and rewinds that
     /// run's sync tokens. Returns how many records were restored.
-    pub fn rollback(&self, run_id: String) -> Result<i64> {
+    pub fn rollback(&self, run_id: String) -> ApiResult<i64> {
         let now = self.clock.now_ms();
         Ok(self
             .store
@@ -411,15 +427,15 @@ impl SyncEngine {
     }
 
     /// SQLite's integrity check plus the queue's invariants, in words.
-    pub fn integrity_check(&self) -> Result<IntegrityReport> {
-        self.store.read(check::integrity_check)
+    pub fn integrity_check(&self) -> ApiResult<IntegrityReport> {
+        Ok(self.store.read(check::integrity_check)?)
     }
 
     // ------------------------------------------------------------------ sync control
 
     /// The current sync status (what listeners receive).
-    pub fn status(&self) -> Result<SyncStatus> {
-        self.syncer.events.snapshot()
+    pub fn status(&self) -> ApiResult<SyncStatus> {
+        Ok(self.syncer.events.snapshot()?)
     }
 
     /// Subscribes to status changes and new conflicts. The listener gets the current status
@@ -437,7 +453,7 @@ impl SyncEngine {
     }
 
     /// Replaces the source of bearer tokens (asked again once when the server answers 401).
-    pub fn set_token_provider(&self, provider: Arc<dyn TokenProvider>) -> Result<()> {
+    pub fn set_token_provider(&self, provider: Arc<dyn TokenProvider>) -> ApiResult<()> {
         self.syncer.transport()?.set_token_provider(provider);
         Ok(())
     }
@@ -450,7 +466,7 @@ impl SyncEngine {
 
     /// Syncs every `interval_ms` while the app is open, on reconnect, and when failed
     /// changes become due. Calling it again changes the interval.
-    pub fn start_auto_sync(&self, interval_ms: i64) -> Result<()> {
+    pub fn start_auto_sync(&self, interval_ms: i64) -> ApiResult<()> {
         self.syncer.transport()?;
         self.scheduler.start(interval_ms);
         Ok(())
@@ -495,37 +511,63 @@ impl SyncEngine {
         conflict_id: String,
         resolution: Resolution,
         merged_json: Option<String>,
-    ) -> Result<Option<Customer>> {
+    ) -> ApiResult<Option<Customer>> {
         let syncer = self.syncer.clone();
         let store = self.store.clone();
         let canceller = self.syncer.clone();
-        run_on_engine(
+        Ok(run_on_engine(
             async move {
                 resolve_manually(&syncer, &store, &conflict_id, resolution, merged_json).await
             },
             move || canceller.cancel(),
         )
-        .await?
+        .await??)
     }
 
     /// Compares local per-type counts and checksums with the server's and schedules a
     /// full resync of every type that drifted.
-    pub async fn check_consistency(&self) -> Result<ConsistencyReport> {
+    pub async fn check_consistency(&self) -> ApiResult<ConsistencyReport> {
         let syncer = self.syncer.clone();
         let canceller = self.syncer.clone();
-        run_on_engine(async move { syncer.check_consistency().await }, move || {
-            canceller.cancel()
-        })
-        .await?
+        Ok(
+            run_on_engine(async move { syncer.check_consistency().await }, move || {
+                canceller.cancel()
+            })
+            .await??,
+        )
     }
+}
+
+/// How many rows the list and search calls return when the app has no preference (the
+/// Kotlin wrapper's and the plugin's default `limit`).
+pub const DEFAULT_LIST_LIMIT: i64 = 20;
+
+/// `DEFAULT_LIST_LIMIT`, for the bindings (Kotlin `defaultListLimit()`, Swift
+/// `defaultListLimit()`), so no platform restates the number.
+#[uniffi::export]
+pub fn default_list_limit() -> i64 {
+    DEFAULT_LIST_LIMIT
+}
+
+/// A `limit` argument: signed in the API (Kotlin has no friendly unsigned types), never
+/// negative.
+fn row_limit(limit: i64) -> Result<u32> {
+    if limit < 0 {
+        return Err(Error::invalid_field(
+            "limit",
+            format!("'limit' is {limit}; it must not be negative"),
+        ));
+    }
+    Ok(u32::try_from(limit).unwrap_or(u32::MAX))
 }
 
 /// Parses an entity type name (`sale`, `stock_adjustment`, `product`, `price`, `customer`,
 /// `report`), for apps that carry it as a string.
 #[uniffi::export]
-pub fn entity_type_from_name(name: String) -> Result<EntityType> {
-    name.parse()
-        .map_err(|e: crate::model::UnknownEntityType| PosSyncError::invalid(e.to_string()))
+pub fn entity_type_from_name(name: String) -> ApiResult<EntityType> {
+    Ok(name
+        .parse()
+        .map_err(|e: crate::model::UnknownEntityType| Error::invalid(e.to_string()))?)
 }
 
 /// The library version, for support screens.
@@ -547,7 +589,7 @@ impl SyncEngine {
             .and_then(Weak::upgrade)
         {
             if existing.config != config {
-                return Err(PosSyncError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "an engine for '{}' is already open in this process with a different configuration; reuse it or close it first",
                     config.database_path
                 )));
@@ -659,13 +701,11 @@ async fn resolve_manually(
 ) -> Result<Option<Customer>> {
     let conflict = store
         .read(|c| conflicts::get_open(c, conflict_id))?
-        .ok_or_else(|| {
-            PosSyncError::NotFound(format!("no open conflict with id '{conflict_id}'"))
-        })?;
+        .ok_or_else(|| Error::NotFound(format!("no open conflict with id '{conflict_id}'")))?;
     let item = store
         .read(|c| queue::get(c, &conflict.change_id))?
         .ok_or_else(|| {
-            PosSyncError::Database(format!(
+            Error::Database(format!(
                 "the change behind conflict '{conflict_id}' is missing; run `pos-sync check`"
             ))
         })?;
@@ -673,7 +713,7 @@ async fn resolve_manually(
         (Resolution::KeepServer, _) => None,
         (Resolution::KeepLocal, _) => Some(crate::store::parse_stored(&conflict.local_json)?),
         (Resolution::Merged, None) => {
-            return Err(PosSyncError::invalid(
+            return Err(Error::invalid(
                 "a merged resolution needs the merged customer JSON",
             ))
         }
@@ -681,7 +721,7 @@ async fn resolve_manually(
             let doc = crate::documents::parse_object("merged customer", &json)?;
             let fields = crate::documents::customer_fields(&doc)?;
             if fields.id != conflict.entity_id {
-                return Err(PosSyncError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "the merged customer has id '{}', the conflict is about '{}'",
                     fields.id, conflict.entity_id
                 )));
@@ -715,8 +755,11 @@ mod tests {
             EntityType::StockAdjustment
         );
         match entity_type_from_name("invoice".into()) {
-            Err(PosSyncError::InvalidInput(msg)) => {
-                assert!(msg.contains("unknown entity type 'invoice'"), "{msg}")
+            Err(PosSyncError::InvalidInput {
+                reason,
+                field: None,
+            }) => {
+                assert!(reason.contains("unknown entity type 'invoice'"), "{reason}")
             }
             other => panic!("expected InvalidInput, got {other:?}"),
         }

@@ -2,7 +2,7 @@
 //! keeps each document whole and copies out only the fields it indexes; this module checks
 //! those fields and turns every problem into an `InvalidInput` that names the field.
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::protocol::{self, limits::MAX_PAYLOAD_BYTES};
 use serde_json::{Map, Value};
 
@@ -21,7 +21,7 @@ impl Document {
     pub fn new(value: Value) -> Result<Document> {
         let canonical = protocol::canonical_json(&value);
         if canonical.len() > MAX_PAYLOAD_BYTES {
-            return Err(PosSyncError::PayloadTooLarge(format!(
+            return Err(Error::PayloadTooLarge(format!(
                 "the document is {} bytes, the limit is {MAX_PAYLOAD_BYTES}; store large data elsewhere and reference it",
                 canonical.len()
             )));
@@ -49,13 +49,13 @@ impl Document {
 pub fn parse_object(kind: &str, json: &str) -> Result<Document> {
     if json.len() > MAX_PAYLOAD_BYTES * 2 {
         // Refuse before parsing, so a huge string costs nothing.
-        return Err(PosSyncError::PayloadTooLarge(format!(
+        return Err(Error::PayloadTooLarge(format!(
             "the {kind} JSON is {} bytes, the limit is {MAX_PAYLOAD_BYTES}",
             json.len()
         )));
     }
     let value: Value = serde_json::from_str(json)
-        .map_err(|e| PosSyncError::invalid(format!("the {kind} is not valid JSON: {e}")))?;
+        .map_err(|e| Error::invalid(format!("the {kind} is not valid JSON: {e}")))?;
     object_document(kind, value)
 }
 
@@ -68,7 +68,7 @@ pub fn object_document(kind: &str, value: Value) -> Result<Document> {
 /// Checks that a document (or a value about to become one) is a JSON object.
 pub fn expect_object(kind: &str, value: &Value) -> Result<()> {
     if !value.is_object() {
-        return Err(PosSyncError::invalid(format!(
+        return Err(Error::invalid(format!(
             "the {kind} must be a JSON object, got {}",
             type_name(value)
         )));
@@ -90,14 +90,18 @@ fn type_name(v: &Value) -> &'static str {
 /// A required non-empty string key such as `id`.
 pub fn required_key(kind: &str, obj: &Map<String, Value>, field: &str) -> Result<String> {
     match obj.get(field) {
-        None | Some(Value::Null) => Err(PosSyncError::invalid(format!(
-            "the {kind} has no '{field}'"
-        ))),
+        None | Some(Value::Null) => Err(Error::invalid_field(
+            field,
+            format!("the {kind} has no '{field}'"),
+        )),
         Some(Value::String(s)) => check_key(kind, field, s).map(str::to_owned),
-        Some(other) => Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' must be a string, got {}",
-            type_name(other)
-        ))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!(
+                "the {kind}'s '{field}' must be a string, got {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
@@ -107,10 +111,13 @@ pub fn optional_key(kind: &str, obj: &Map<String, Value>, field: &str) -> Result
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => check_key(kind, field, s).map(|s| Some(s.to_owned())),
-        Some(other) => Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' must be a string, got {}",
-            type_name(other)
-        ))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!(
+                "the {kind}'s '{field}' must be a string, got {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
@@ -120,29 +127,35 @@ pub fn optional_text(kind: &str, obj: &Map<String, Value>, field: &str) -> Resul
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' must be a string, got {}",
-            type_name(other)
-        ))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!(
+                "the {kind}'s '{field}' must be a string, got {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
 /// Checks a key-like string: not blank, bounded, no control characters.
 pub fn check_key<'a>(kind: &str, field: &str, s: &'a str) -> Result<&'a str> {
     if s.trim().is_empty() {
-        return Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' is empty"
-        )));
+        return Err(Error::invalid_field(
+            field,
+            format!("the {kind}'s '{field}' is empty"),
+        ));
     }
     if s.chars().count() > MAX_KEY_CHARS {
-        return Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' is longer than {MAX_KEY_CHARS} characters"
-        )));
+        return Err(Error::invalid_field(
+            field,
+            format!("the {kind}'s '{field}' is longer than {MAX_KEY_CHARS} characters"),
+        ));
     }
     if s.chars().any(char::is_control) {
-        return Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' contains control characters"
-        )));
+        return Err(Error::invalid_field(
+            field,
+            format!("the {kind}'s '{field}' contains control characters"),
+        ));
     }
     Ok(s)
 }
@@ -150,16 +163,23 @@ pub fn check_key<'a>(kind: &str, field: &str, s: &'a str) -> Result<&'a str> {
 /// A required finite number.
 pub fn required_number(kind: &str, obj: &Map<String, Value>, field: &str) -> Result<f64> {
     match obj.get(field) {
-        None | Some(Value::Null) => Err(PosSyncError::invalid(format!(
-            "the {kind} has no '{field}'"
-        ))),
+        None | Some(Value::Null) => Err(Error::invalid_field(
+            field,
+            format!("the {kind} has no '{field}'"),
+        )),
         Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| {
-            PosSyncError::invalid(format!("the {kind}'s '{field}' is not a finite number"))
+            Error::invalid_field(
+                field,
+                format!("the {kind}'s '{field}' is not a finite number"),
+            )
         }),
-        Some(other) => Err(PosSyncError::invalid(format!(
-            "the {kind}'s '{field}' must be a number, got {}",
-            type_name(other)
-        ))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!(
+                "the {kind}'s '{field}' must be a number, got {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
@@ -168,11 +188,11 @@ pub fn optional_integer(kind: &str, obj: &Map<String, Value>, field: &str) -> Re
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
-            PosSyncError::invalid(format!(
+            Error::invalid_field(field, format!(
                 "the {kind}'s '{field}' must be a whole number (money in minor units, times in epoch milliseconds)"
             ))
         }),
-        Some(other) => Err(PosSyncError::invalid(format!(
+        Some(other) => Err(Error::invalid_field(field, format!(
             "the {kind}'s '{field}' must be a whole number, got {}",
             type_name(other)
         ))),
@@ -194,22 +214,30 @@ pub fn sale(json: &str) -> Result<Sale> {
     let id = required_key("sale", obj, "id")?;
     let lines = match obj.get("lines") {
         Some(Value::Array(lines)) if !lines.is_empty() => lines,
-        Some(Value::Array(_)) => return Err(PosSyncError::invalid("the sale has no lines")),
-        None | Some(Value::Null) => return Err(PosSyncError::invalid("the sale has no 'lines'")),
+        Some(Value::Array(_)) => {
+            return Err(Error::invalid_field("lines", "the sale has no lines"))
+        }
+        None | Some(Value::Null) => {
+            return Err(Error::invalid_field("lines", "the sale has no 'lines'"))
+        }
         Some(other) => {
-            return Err(PosSyncError::invalid(format!(
-                "the sale's 'lines' must be an array, got {}",
-                type_name(other)
-            )))
+            return Err(Error::invalid_field(
+                "lines",
+                format!(
+                    "the sale's 'lines' must be an array, got {}",
+                    type_name(other)
+                ),
+            ))
         }
     };
     for (i, line) in lines.iter().enumerate() {
         let kind = format!("sale line {}", i + 1);
+        let path = format!("lines[{i}]");
         let line = line
             .as_object()
-            .ok_or_else(|| PosSyncError::invalid(format!("{kind} must be an object")))?;
-        required_key(&kind, line, "product_id")?;
-        required_number(&kind, line, "quantity")?;
+            .ok_or_else(|| Error::invalid_field(&path, format!("{kind} must be an object")))?;
+        required_key(&kind, line, "product_id").map_err(|e| e.within(&path))?;
+        required_number(&kind, line, "quantity").map_err(|e| e.within(&path))?;
     }
     let customer_id = optional_key("sale", obj, "customer_id")?;
     let total = match obj.get("total") {
@@ -274,7 +302,7 @@ pub struct PriceFields {
 pub fn price_fields(doc: &Document) -> Result<PriceFields> {
     let obj = doc.object();
     let amount = optional_integer("price", obj, "amount")?
-        .ok_or_else(|| PosSyncError::invalid("the price has no 'amount'"))?;
+        .ok_or_else(|| Error::invalid_field("amount", "the price has no 'amount'"))?;
     Ok(PriceFields {
         id: required_key("price", obj, "id")?,
         product_id: required_key("price", obj, "product_id")?,
@@ -296,7 +324,7 @@ pub fn customer_fields(doc: &Document) -> Result<CustomerFields> {
     let obj = doc.object();
     let name = optional_text("customer", obj, "name")?
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| PosSyncError::invalid("the customer has no 'name'"))?;
+        .ok_or_else(|| Error::invalid_field("name", "the customer has no 'name'"))?;
     Ok(CustomerFields {
         id: required_key("customer", obj, "id")?,
         name,
@@ -329,6 +357,22 @@ mod tests {
             assert_eq!(doc.checksum, protocol::payload_checksum(&value));
             assert_eq!(doc.canonical, protocol::canonical_json(&value));
         }
+    }
+
+    #[test]
+    fn invalid_documents_name_the_offending_field() {
+        let field = |r: Result<Sale>| match r {
+            Err(Error::InvalidInput { field, .. }) => field,
+            _ => panic!("expected InvalidInput"),
+        };
+        assert_eq!(field(sale(r#"{"id":"s1"}"#)).as_deref(), Some("lines"));
+        assert_eq!(field(sale(r#"{"lines":[]}"#)).as_deref(), Some("id"));
+        let second_line_bad = r#"{"id":"s1","lines":[{"product_id":"p1","quantity":1},{"product_id":"p2","quantity":"2"}]}"#;
+        assert_eq!(
+            field(sale(second_line_bad)).as_deref(),
+            Some("lines[1].quantity")
+        );
+        assert_eq!(field(sale("{not json")), None);
     }
 
     #[test]
@@ -371,7 +415,7 @@ mod tests {
     fn oversized_documents_are_refused_with_their_own_error() {
         let big = format!(r#"{{"id":"s","note":"{}"}}"#, "x".repeat(MAX_PAYLOAD_BYTES));
         match sale(&big) {
-            Err(PosSyncError::PayloadTooLarge(msg)) => assert!(msg.contains("limit")),
+            Err(Error::PayloadTooLarge(msg)) => assert!(msg.contains("limit")),
             other => panic!("expected PayloadTooLarge, got {:?}", other.err()),
         }
     }

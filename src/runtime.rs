@@ -1,7 +1,7 @@
 //! One tokio runtime per process for all network work and the background scheduler, with
 //! a bounded number of threads (a till has few cores and other work to do).
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use std::future::Future;
 use std::sync::OnceLock;
 
@@ -36,7 +36,7 @@ where
     let mut guard = Abandon(Some(on_abandon));
     let result = runtime().spawn(future).await;
     guard.0 = None;
-    result.map_err(|e| PosSyncError::Cancelled(format!("the sync task stopped unexpectedly: {e}")))
+    result.map_err(|e| Error::Cancelled(format!("the sync task stopped unexpectedly: {e}")))
 }
 
 /// A task spawned on the current runtime that is aborted when dropped: its result is used
@@ -52,7 +52,7 @@ impl<T: Send + 'static> OwnedTask<T> {
     pub async fn wait(&mut self, what: &str) -> Result<T> {
         (&mut self.0)
             .await
-            .map_err(|e| PosSyncError::Cancelled(format!("{what} stopped unexpectedly: {e}")))?
+            .map_err(|e| Error::Cancelled(format!("{what} stopped unexpectedly: {e}")))?
     }
 }
 

@@ -2,7 +2,7 @@
 //! (asked again once on 401), gzip, timeouts, and typed errors for 429 / 5xx / hostile
 //! answers. It never logs tokens or bodies.
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::EntityType;
 use crate::protocol::{
     body_checksum, DownloadResponse, ErrorBody, ErrorCode, ResolveRequest, ResolveResponse,
@@ -17,12 +17,15 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Supplies the device's bearer token. Implemented by the app (Kotlin, Swift, JS through the
-/// plugin) so tokens can live in the platform's secure storage.
+/// plugin) so tokens can live in the platform's secure storage. Asynchronous (Kotlin
+/// `suspend`, Swift `async`) because getting a fresh token usually means a network call to
+/// the app's login service; the engine waits for it without holding a thread.
 #[uniffi::export(foreign)]
+#[async_trait::async_trait]
 pub trait TokenProvider: Send + Sync {
     /// The current token. `refresh` is true when the server refused the previous one: fetch
     /// a new one (for example from the app's login service) or throw `TokenError`.
-    fn token(&self, refresh: bool) -> std::result::Result<String, TokenError>;
+    async fn token(&self, refresh: bool) -> std::result::Result<String, TokenError>;
 }
 
 /// What a token provider throws when it cannot supply a token. (The engine's own error type
@@ -44,8 +47,9 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
 /// A fixed token, for apps that configure one in `EngineConfig::auth_token`.
 pub struct StaticToken(pub String);
 
+#[async_trait::async_trait]
 impl TokenProvider for StaticToken {
-    fn token(&self, _refresh: bool) -> std::result::Result<String, TokenError> {
+    async fn token(&self, _refresh: bool) -> std::result::Result<String, TokenError> {
         Ok(self.0.clone())
     }
 }
@@ -98,7 +102,7 @@ pub enum Resolved {
     /// lost), with the server's message.
     AlreadyClosed(String),
     /// Refused for good (`404`, `400`, ...): sending it again will not help.
-    Refused(PosSyncError),
+    Refused(Error),
 }
 
 /// Bodies smaller than this are sent uncompressed: gzip would not pay for itself.
@@ -120,9 +124,8 @@ pub struct Transport {
 /// Plain http is allowed only to this machine (tests, the demo, an emulator's host alias
 /// is not included on purpose); everything else must be https.
 pub fn check_base_url(url: &str) -> Result<String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| {
-        PosSyncError::invalid(format!("the server URL '{url}' is not a valid URL: {e}"))
-    })?;
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Error::invalid(format!("the server URL '{url}' is not a valid URL: {e}")))?;
     let loopback = match parsed.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -133,12 +136,12 @@ pub fn check_base_url(url: &str) -> Result<String> {
         "https" => {}
         "http" if loopback => {}
         "http" => {
-            return Err(PosSyncError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "the server URL '{url}' uses plain http; use https (plain http is allowed only to localhost)"
             )))
         }
         other => {
-            return Err(PosSyncError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "the server URL must start with https://, not {other}://"
             )))
         }
@@ -161,9 +164,7 @@ impl Transport {
             .no_proxy()
             .user_agent(concat!("pos-sync/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                PosSyncError::NotConfigured(format!("cannot build the HTTP client: {e}"))
-            })?;
+            .map_err(|e| Error::NotConfigured(format!("cannot build the HTTP client: {e}")))?;
         Ok(Transport {
             client,
             base_url,
@@ -236,10 +237,7 @@ impl Transport {
             // 429 and a request damaged in transit (`checksum_mismatch`) are worth sending again.
             Err(e)
                 if status.is_client_error()
-                    && !matches!(
-                        e,
-                        PosSyncError::RateLimited { .. } | PosSyncError::Integrity(_)
-                    ) =>
+                    && !matches!(e, Error::RateLimited { .. } | Error::Integrity(_)) =>
             {
                 Ok(Resolved::Refused(e))
             }
@@ -247,16 +245,17 @@ impl Transport {
         }
     }
 
-    fn token(&self, refresh: bool) -> Result<String> {
+    async fn token(&self, refresh: bool) -> Result<String> {
         let provider = self
             .tokens
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        provider.token(refresh).map_err(|e| {
-            PosSyncError::Auth(format!(
+        provider.token(refresh).await.map_err(|e| Error::Auth {
+            message: format!(
                 "the app's token provider could not supply a token ({e}); sign the device in again"
-            ))
+            ),
+            http_status: None,
         })
     }
 
@@ -293,7 +292,7 @@ impl Transport {
     ) -> Result<(StatusCode, Option<u64>, Vec<u8>)> {
         let mut refreshed = false;
         loop {
-            let token = self.token(refreshed)?;
+            let token = self.token(refreshed).await?;
             let mut request = self
                 .client
                 .request(method.clone(), format!("{}{path}", self.base_url))
@@ -352,7 +351,7 @@ impl Transport {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
             if bytes.len() + chunk.len() > self.settings.max_response_bytes {
-                return Err(PosSyncError::Server(format!(
+                return Err(Error::server(format!(
                     "the server's answer is larger than {} bytes; refused",
                     self.settings.max_response_bytes
                 )));
@@ -363,7 +362,7 @@ impl Transport {
     }
 }
 
-fn network_error(err: reqwest::Error) -> PosSyncError {
+fn network_error(err: reqwest::Error) -> Error {
     // reqwest's Display includes the URL, never headers or bodies.
     let what = if err.is_timeout() {
         "timed out"
@@ -374,7 +373,7 @@ fn network_error(err: reqwest::Error) -> PosSyncError {
     } else {
         "request failed"
     };
-    PosSyncError::Network(format!("{what}: {}", err.without_url()))
+    Error::Network(format!("{what}: {}", err.without_url()))
 }
 
 fn retry_after_ms(response: &reqwest::Response) -> Option<u64> {
@@ -392,7 +391,7 @@ fn retry_after_ms(response: &reqwest::Response) -> Option<u64> {
 /// page and payload checksums go).
 fn check_body(declared: Option<&str>, bytes: &[u8], path: &str) -> Result<()> {
     match declared {
-        Some(expected) if body_checksum(bytes) != expected => Err(PosSyncError::Integrity(format!(
+        Some(expected) if body_checksum(bytes) != expected => Err(Error::Integrity(format!(
             "the server's answer to {path} does not match its body checksum (corrupted in transit); not applied, will retry"
         ))),
         _ => Ok(()),
@@ -409,7 +408,7 @@ fn decode<T: DeserializeOwned>(
 ) -> Result<T> {
     if status.is_success() {
         return serde_json::from_slice(bytes).map_err(|e| {
-            PosSyncError::Server(format!(
+            Error::server(format!(
                 "the server's answer to {path} is not valid protocol JSON ({e})"
             ))
         });
@@ -423,19 +422,32 @@ fn decode<T: DeserializeOwned>(
             )
         })
         .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
+    let http_status = Some(status.as_u16());
     Err(match status {
-        StatusCode::TOO_MANY_REQUESTS => PosSyncError::RateLimited {
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
             retry_after_ms: retry_after.unwrap_or(30_000),
         },
-        StatusCode::UNAUTHORIZED => PosSyncError::Auth(format!(
-            "the server refused the device token even after a refresh ({detail}); check the device's credentials"
-        )),
-        StatusCode::FORBIDDEN => PosSyncError::Auth(format!("the server denied access ({detail})")),
-        s if s.is_server_error() => PosSyncError::Server(format!("{path} failed on the server ({detail}); will retry")),
+        StatusCode::UNAUTHORIZED => Error::Auth {
+            message: format!(
+                "the server refused the device token even after a refresh ({detail}); check the device's credentials"
+            ),
+            http_status,
+        },
+        StatusCode::FORBIDDEN => Error::Auth {
+            message: format!("the server denied access ({detail})"),
+            http_status,
+        },
+        s if s.is_server_error() => Error::Server {
+            message: format!("{path} failed on the server ({detail}); will retry"),
+            http_status,
+        },
         _ if detail.starts_with("checksum_mismatch") => {
-            PosSyncError::Integrity(format!("the server saw a corrupted request ({detail}); will retry"))
+            Error::Integrity(format!("the server saw a corrupted request ({detail}); will retry"))
         }
-        _ => PosSyncError::Server(format!("the server refused {path} ({detail})")),
+        _ => Error::Server {
+            message: format!("the server refused {path} ({detail})"),
+            http_status,
+        },
     })
 }
 
@@ -449,9 +461,8 @@ pub fn decode_untrusted<T: DeserializeOwned>(
     bytes: &[u8],
     path: &str,
 ) -> Result<T> {
-    let status = StatusCode::from_u16(status).map_err(|_| {
-        PosSyncError::Server(format!("the server answered {path} with a bad status"))
-    })?;
+    let status = StatusCode::from_u16(status)
+        .map_err(|_| Error::server(format!("the server answered {path} with a bad status")))?;
     check_body(declared_checksum, bytes, path)?;
     decode(status, retry_after_ms, bytes, path)
 }
@@ -487,20 +498,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            PosSyncError::RateLimited {
+            Error::RateLimited {
                 retry_after_ms: 2000
             }
         );
         let err =
             decode::<UploadResponse>(StatusCode::BAD_GATEWAY, None, b"<html>", "/x").unwrap_err();
         assert!(
-            matches!(&err, PosSyncError::Server(m) if m.contains("HTTP 502")),
+            matches!(&err, Error::Server { message, http_status: Some(502) } if message.contains("HTTP 502")),
             "{err}"
         );
         assert!(err.is_transient());
         let bad = br#"{"error":{"code":"checksum_mismatch","message":"batch"}}"#;
         let err = decode::<UploadResponse>(StatusCode::BAD_REQUEST, None, bad, "/x").unwrap_err();
-        assert!(matches!(err, PosSyncError::Integrity(_)));
+        assert!(matches!(err, Error::Integrity(_)));
         let err =
             decode::<UploadResponse>(StatusCode::OK, None, b"{\"results\":5}", "/x").unwrap_err();
         assert!(err.to_string().contains("not valid protocol JSON"));
@@ -514,7 +525,7 @@ mod tests {
         assert!(check_body(None, body, "/x").is_ok(), "optional for servers");
         let err = check_body(Some(&good), br#"{"next_token":"v1.7"}"#, "/x").unwrap_err();
         assert!(
-            matches!(&err, PosSyncError::Integrity(m) if m.contains("checksum")),
+            matches!(&err, Error::Integrity(m) if m.contains("checksum")),
             "{err}"
         );
     }

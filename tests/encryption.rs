@@ -73,11 +73,11 @@ fn an_encrypted_database_is_unreadable_without_its_key() {
     );
     drop(plain);
     match SyncEngine::open(config(&path, None)) {
-        Err(PosSyncError::Database(m)) => assert!(m.contains("encrypted"), "{m}"),
+        Err(PosSyncError::Database { reason: m, .. }) => assert!(m.contains("encrypted"), "{m}"),
         other => panic!("opened without the key: {:?}", other.err()),
     }
     match SyncEngine::open(config(&path, Some("not-the-key"))) {
-        Err(PosSyncError::Database(m)) => assert!(m.contains("key is wrong"), "{m}"),
+        Err(PosSyncError::Database { reason: m, .. }) => assert!(m.contains("key is wrong"), "{m}"),
         other => panic!("opened with a wrong key: {:?}", other.err()),
     }
     // A plain database is not silently "encrypted" by giving a key either.
@@ -85,7 +85,7 @@ fn an_encrypted_database_is_unreadable_without_its_key() {
     drop(SyncEngine::open(config(&plain_path, None)).unwrap());
     assert!(matches!(
         SyncEngine::open(config(&plain_path, Some(KEY))),
-        Err(PosSyncError::Database(_))
+        Err(PosSyncError::Database { .. })
     ));
 
     let till = SyncEngine::open(config(&path, Some(KEY))).unwrap();

@@ -19,8 +19,9 @@ struct RotatingToken {
     refreshes: AtomicUsize,
 }
 
+#[async_trait::async_trait]
 impl TokenProvider for RotatingToken {
-    fn token(&self, refresh: bool) -> Result<String, TokenError> {
+    async fn token(&self, refresh: bool) -> Result<String, TokenError> {
         if refresh {
             self.refreshes.fetch_add(1, Ordering::SeqCst);
             Ok(self.fresh.clone())
@@ -70,8 +71,9 @@ async fn an_expired_token_is_refreshed_once_and_a_bad_one_is_an_auth_error() {
 
 struct SignedOut;
 
+#[async_trait::async_trait]
 impl TokenProvider for SignedOut {
-    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+    async fn token(&self, _refresh: bool) -> Result<String, TokenError> {
         Err(TokenError::Unavailable {
             reason: "the cashier must sign in".into(),
         })
@@ -400,7 +402,7 @@ async fn offline_only_engines_and_bad_configuration_fail_clearly() {
     assert_eq!(report.outcome, SyncOutcome::NotConfigured);
     assert!(matches!(
         offline.start_auto_sync(1000),
-        Err(PosSyncError::NotConfigured(_))
+        Err(PosSyncError::NotConfigured { .. })
     ));
 
     let mut insecure =

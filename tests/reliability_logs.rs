@@ -44,8 +44,9 @@ const NOTE: &str = "gift-wrap-for-Xyzzy-Plugh";
 /// Answers a stale token first, the real one when asked to refresh.
 struct Rotating(AtomicUsize);
 
+#[async_trait::async_trait]
 impl TokenProvider for Rotating {
-    fn token(&self, refresh: bool) -> Result<String, pos_sync::transport::TokenError> {
+    async fn token(&self, refresh: bool) -> Result<String, pos_sync::transport::TokenError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(if refresh { TOKEN } else { STALE_TOKEN }.to_owned())
     }

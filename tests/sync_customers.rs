@@ -242,7 +242,10 @@ async fn simultaneous_edits_of_one_field_wait_for_a_person() {
     let wrong = till
         .resolve_conflict("no-such-conflict".into(), Resolution::KeepServer, None)
         .await;
-    assert!(matches!(wrong, Err(pos_sync::PosSyncError::NotFound(_))));
+    assert!(matches!(
+        wrong,
+        Err(pos_sync::PosSyncError::NotFound { .. })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +377,7 @@ async fn resolve_conflict_is_retried_cancellable_and_survives_a_lost_answer() {
         .expect("cancel() ends the wait at once")
         .unwrap();
     assert!(
-        matches!(cancelled, Err(PosSyncError::Cancelled(_))),
+        matches!(cancelled, Err(PosSyncError::Cancelled { .. })),
         "{cancelled:?}"
     );
     assert_eq!(till.conflicts().unwrap().len(), 1);

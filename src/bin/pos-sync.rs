@@ -2,10 +2,10 @@
 //! Human-readable output by default, `--json` for machines. Inspection commands open the
 //! database read-only, so they are safe while the app runs.
 
+use pos_sync::error::{Error, Result};
 use pos_sync::model::{EntityType, SyncState};
 use pos_sync::store::queue::{self, HealthThresholds};
 use pos_sync::store::{catalog, check, conflicts, history, quarantine, Durability, Store};
-use pos_sync::{PosSyncError, Result};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -183,16 +183,16 @@ fn run(args: &Args) -> Result<ExitCode> {
             let state = option(rest, "--state")
                 .map(|s| {
                     SyncState::parse(&s)
-                        .ok_or_else(|| PosSyncError::invalid(format!("unknown state '{s}'")))
+                        .ok_or_else(|| Error::invalid(format!("unknown state '{s}'")))
                 })
                 .transpose()?;
             let entity = option(rest, "--type")
                 .map(|t| {
                     t.parse::<EntityType>()
-                        .map_err(|e| PosSyncError::invalid(e.to_string()))
+                        .map_err(|e| Error::invalid(e.to_string()))
                 })
                 .transpose()?;
-            let limit = limit(rest).map_err(PosSyncError::invalid)?;
+            let limit = limit(rest).map_err(Error::invalid)?;
             let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let items = store.read(|c| queue::items(c, state, entity, limit))?;
             print(args.json, &items, |items| {
@@ -221,7 +221,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             });
         }
         "log" => {
-            let limit = limit(rest).map_err(PosSyncError::invalid)?;
+            let limit = limit(rest).map_err(Error::invalid)?;
             let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let log = store.read(|c| history::recent_log(c, limit))?;
             print(args.json, &log, |log| {
@@ -243,7 +243,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             });
         }
         "audit" => {
-            let limit = limit(rest).map_err(PosSyncError::invalid)?;
+            let limit = limit(rest).map_err(Error::invalid)?;
             let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
             let audit = store.read(|c| history::recent_audit(c, limit))?;
             print(args.json, &audit, |audit| {
@@ -321,10 +321,10 @@ fn run(args: &Args) -> Result<ExitCode> {
         "import" => {
             let (Some("products"), Some(file)) = (rest.first().map(String::as_str), rest.get(1))
             else {
-                return Err(PosSyncError::invalid("usage: import products FILE.json"));
+                return Err(Error::invalid("usage: import products FILE.json"));
             };
             let json = std::fs::read_to_string(file)
-                .map_err(|e| PosSyncError::invalid(format!("cannot read '{file}': {e}")))?;
+                .map_err(|e| Error::invalid(format!("cannot read '{file}': {e}")))?;
             let store = Store::open_with_key(&args.db, Durability::Normal, key.as_deref())?;
             let count = store.write(|tx| catalog::import_products(tx, &json))?;
             print(args.json, &serde_json::json!({ "imported": count }), |_| {
@@ -333,7 +333,7 @@ fn run(args: &Args) -> Result<ExitCode> {
         }
         "export-unsynced" => export_unsynced(&args.db, key.as_deref())?,
         other => {
-            return Err(PosSyncError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "unknown command '{other}'; run pos-sync --help"
             )));
         }

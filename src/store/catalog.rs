@@ -2,7 +2,7 @@
 //! name search), price lists and cached report documents. The server always wins here.
 
 use crate::documents::{self, Document};
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::EntityType;
 use crate::protocol::ServerRecord;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -164,7 +164,7 @@ pub fn get_report(conn: &Connection, key: &str) -> Result<Option<Report>> {
 pub fn put_report(tx: &Transaction, key: &str, json: &str) -> Result<()> {
     let key = documents::check_key("report", "key", key)?;
     let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| PosSyncError::invalid(format!("the report is not valid JSON: {e}")))?;
+        .map_err(|e| Error::invalid(format!("the report is not valid JSON: {e}")))?;
     let doc = Document::new(value)?;
     tx.prepare_cached(
         "INSERT INTO reports (key, payload, version, checksum, updated_hlc) VALUES (?1, ?2, 0, ?3, 0) \
@@ -230,7 +230,7 @@ pub fn apply_server_document(
             .execute(params![record.entity_id, doc.canonical, record.version, doc.checksum, record.updated_hlc])?;
             Ok(())
         }
-        other => Err(PosSyncError::invalid(format!(
+        other => Err(Error::invalid(format!(
             "{other} records are not master data and cannot be applied as such"
         ))),
     }
@@ -299,7 +299,7 @@ fn delete(tx: &Transaction, entity_type: EntityType, id: &str) -> Result<()> {
         EntityType::Price => "DELETE FROM prices WHERE id = ?1",
         EntityType::Report => "DELETE FROM reports WHERE key = ?1",
         other => {
-            return Err(PosSyncError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "{other} records are not master data"
             )))
         }
@@ -378,7 +378,7 @@ pub fn begin_bulk_load(tx: &Transaction) -> Result<bool> {
 /// sent twice gets two rows until the finish keeps the later one.
 pub fn load_product(tx: &Transaction, record: &ServerRecord, doc: Option<&Document>) -> Result<()> {
     if record.entity_type != EntityType::Product {
-        return Err(PosSyncError::invalid(format!(
+        return Err(Error::invalid(format!(
             "an initial catalog load takes products, not {} records",
             record.entity_type
         )));
@@ -510,12 +510,12 @@ fn with_temp_files_for_sorting(
 /// All or nothing: one bad product rejects the whole file. Returns how many were imported.
 pub fn import_products(tx: &Transaction, json: &str) -> Result<usize> {
     let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| PosSyncError::invalid(format!("the product file is not valid JSON: {e}")))?;
-    let items = value.as_array().ok_or_else(|| {
-        PosSyncError::invalid("the product file must be a JSON array of products")
-    })?;
+        .map_err(|e| Error::invalid(format!("the product file is not valid JSON: {e}")))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| Error::invalid("the product file must be a JSON array of products"))?;
     if bulk_load_pending(tx)? {
-        return Err(PosSyncError::invalid(
+        return Err(Error::invalid(
             "the first catalog download is still loading products; import after it finishes",
         ));
     }
@@ -525,7 +525,7 @@ pub fn import_products(tx: &Transaction, json: &str) -> Result<usize> {
                 documents::product_fields(&doc)?;
                 Ok(doc)
             })
-            .map_err(|e| PosSyncError::invalid(format!("product #{} in the file: {e}", i + 1)))?;
+            .map_err(|e| Error::invalid(format!("product #{} in the file: {e}", i + 1)))?;
         upsert_product(tx, &doc, 0, 0)?;
     }
     Ok(items.len())

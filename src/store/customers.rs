@@ -3,7 +3,7 @@
 //! and the last version both sides agreed on, the base for a three-way merge.
 
 use crate::documents::{self, Document};
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::{Action, EntityType};
 use crate::protocol::ServerRecord;
 use crate::store::queue::{self, NewChange};
@@ -66,7 +66,7 @@ pub fn create(tx: &Transaction, json: &str, now_ms: i64) -> Result<Customer> {
     let doc = documents::parse_object("customer", json)?;
     let fields = documents::customer_fields(&doc)?;
     if get(tx, &fields.id)?.is_some() {
-        return Err(PosSyncError::invalid(format!(
+        return Err(Error::invalid(format!(
             "a customer with id '{}' already exists; use update_customer to change it",
             fields.id
         )));
@@ -82,7 +82,7 @@ pub fn update(tx: &Transaction, json: &str, now_ms: i64) -> Result<Customer> {
     let doc = documents::parse_object("customer", json)?;
     let fields = documents::customer_fields(&doc)?;
     let Some(existing) = get(tx, &fields.id)? else {
-        return Err(PosSyncError::NotFound(format!(
+        return Err(Error::NotFound(format!(
             "no customer with id '{}'; use create_customer for a new one",
             fields.id
         )));
@@ -302,7 +302,7 @@ mod tests {
             assert!(
                 matches!(
                     store.write(|tx| create(tx, bad, 1)),
-                    Err(PosSyncError::InvalidInput(_))
+                    Err(Error::InvalidInput { .. })
                 ),
                 "{bad}"
             );
@@ -310,7 +310,7 @@ mod tests {
         let missing = store
             .write(|tx| update(tx, r#"{"id":"nobody","name":"N"}"#, 1))
             .unwrap_err();
-        assert!(matches!(missing, PosSyncError::NotFound(_)));
+        assert!(matches!(missing, Error::NotFound(_)));
         store
             .write(|tx| create(tx, r#"{"id":"c","name":"C"}"#, 1))
             .unwrap();

@@ -2,7 +2,7 @@
 //! trail of applied changes, per-type sync tokens, and the undo journal of pre-images that
 //! lets a run's downloads be rolled back.
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::EntityType;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
@@ -389,7 +389,7 @@ fn downloaded_table(entity_type: EntityType) -> Result<&'static DownloadedTable>
         EntityType::Price => Ok(&PRICES),
         EntityType::Customer => Ok(&CUSTOMERS),
         EntityType::Report => Ok(&REPORTS),
-        other => Err(PosSyncError::invalid(format!(
+        other => Err(Error::invalid(format!(
             "{other} records are never downloaded, so they have no pre-images"
         ))),
     }
@@ -574,7 +574,7 @@ pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize
         rows.collect::<rusqlite::Result<_>>()?
     };
     if entries.is_empty() && tokens.is_empty() {
-        return Err(PosSyncError::NotFound(format!(
+        return Err(Error::NotFound(format!(
             "sync run '{run_id}' downloaded nothing that can be rolled back (or was already rolled back)"
         )));
     }
@@ -582,7 +582,7 @@ pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize
     for (entity, id, pre) in &entries {
         let entity_type: EntityType = entity
             .parse()
-            .map_err(|e: crate::model::UnknownEntityType| PosSyncError::Database(e.to_string()))?;
+            .map_err(|e: crate::model::UnknownEntityType| Error::Database(e.to_string()))?;
         let pre = pre.as_deref().map(crate::store::parse_stored).transpose()?;
         let records: Vec<(&str, Option<&Value>)> = match &pre {
             // A page entry: its records newest (last applied) first, like the entries.
@@ -591,7 +591,7 @@ pub fn rollback_run(tx: &Transaction, run_id: &str, now_ms: i64) -> Result<usize
                 .rev()
                 .map(|entry| match entry.as_array().map(Vec::as_slice) {
                     Some([Value::String(id), row]) => Ok((id.as_str(), Some(row))),
-                    _ => Err(PosSyncError::Database(format!(
+                    _ => Err(Error::Database(format!(
                         "an undo journal page of run '{run_id}' is damaged, so the run cannot be rolled back and nothing was changed; run `pos-sync --db PATH check` to see what else is damaged"
                     ))),
                 })
@@ -771,7 +771,7 @@ mod tests {
             Some("v1.1")
         );
         let again = store.write(|tx| rollback_run(tx, "run2", 31)).unwrap_err();
-        assert!(matches!(again, PosSyncError::NotFound(_)));
+        assert!(matches!(again, Error::NotFound(_)));
         let audit = store.read(|c| recent_audit(c, 10)).unwrap();
         assert_eq!(audit.iter().filter(|a| a.event == "rolled_back").count(), 2);
     }

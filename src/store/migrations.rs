@@ -2,7 +2,7 @@
 //! from version N to N+1 inside one transaction; a database newer than this code is refused
 //! untouched.
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration N (1-based) upgrades a database at version N-1.
@@ -27,7 +27,7 @@ fn user_version(conn: &Connection) -> Result<i64> {
 pub fn check_supported(conn: &Connection) -> Result<()> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(PosSyncError::SchemaTooNew {
+        return Err(Error::SchemaTooNew {
             found,
             supported: SCHEMA_VERSION,
         });
@@ -308,7 +308,7 @@ mod tests {
             .expect("newer schema must be refused");
         assert_eq!(
             err,
-            PosSyncError::SchemaTooNew {
+            Error::SchemaTooNew {
                 found: 99,
                 supported: SCHEMA_VERSION
             }

@@ -14,7 +14,7 @@ pub mod queue;
 pub mod search_index;
 pub mod state;
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -60,7 +60,7 @@ impl Store {
         } else {
             if let Some(parent) = Path::new(path).parent() {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
-                    return Err(PosSyncError::invalid(format!(
+                    return Err(Error::invalid(format!(
                         "the folder for the database '{}' does not exist; create it first",
                         parent.display()
                     )));
@@ -120,7 +120,7 @@ impl Store {
     /// `open_read_only` for a database encrypted under `key`.
     pub fn open_read_only_with_key(path: &str, key: Option<&str>) -> Result<Store> {
         if !Path::new(path).exists() {
-            return Err(PosSyncError::NotFound(format!("no database at '{path}'")));
+            return Err(Error::NotFound(format!("no database at '{path}'")));
         }
         let conn = Connection::open_with_flags(
             path,
@@ -203,25 +203,23 @@ pub fn unlock(conn: &Connection, key: Option<&str>) -> Result<()> {
         return Ok(());
     };
     if key.is_empty() {
-        return Err(PosSyncError::invalid(
-            "the database encryption key is empty",
-        ));
+        return Err(Error::invalid("the database encryption key is empty"));
     }
     let cipher: Option<String> = conn
         .query_row("PRAGMA cipher_version", [], |r| r.get(0))
         .optional()?;
     if cipher.is_none() {
-        return Err(PosSyncError::NotConfigured(
+        return Err(Error::NotConfigured(
             "an encryption key is set, but this build of pos-sync has no SQLCipher (cargo feature `encryption`); the database was not opened".into(),
         ));
     }
     conn.pragma_update(None, "key", key)?;
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
         .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) => PosSyncError::Database(
+            Some(rusqlite::ErrorCode::NotADatabase) => Error::Database(
                 "the database cannot be read with this encryption key: the key is wrong, or the file is not encrypted or is damaged".into(),
             ),
-            _ => PosSyncError::from(e),
+            _ => Error::from(e),
         })?;
     Ok(())
 }
@@ -279,7 +277,7 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
 /// in, so a parse failure means the file was tampered with or damaged.
 pub(crate) fn parse_stored(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| {
-        PosSyncError::Database(format!(
+        Error::Database(format!(
             "a stored document is not valid JSON ({e}); run `pos-sync --db PATH check`"
         ))
     })

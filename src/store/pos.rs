@@ -2,7 +2,7 @@
 //! upload in the caller's transaction, so a sale is either recorded and queued or not at all.
 
 use crate::documents::{self, Document};
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::{Action, EntityType};
 use crate::store::queue::{self, NewChange};
 use crate::store::state::{self, Identity};
@@ -110,7 +110,7 @@ fn same_sale_or_error(
         obj.remove("receipt_number");
     }
     if stored != incoming {
-        return Err(PosSyncError::invalid(format!(
+        return Err(Error::invalid(format!(
             "a different sale with id '{}' was already recorded (receipt {}); sales cannot be changed, record a new sale or a refund",
             existing.id, existing.receipt_number
         )));
@@ -169,7 +169,7 @@ pub fn record_stock_adjustment(tx: &Transaction, json: &str, now_ms: i64) -> Res
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM stock_adjustments WHERE id = ?1)")?
         .query_row([&adj.id], |r| r.get(0))?;
     if exists {
-        return Err(PosSyncError::invalid(format!(
+        return Err(Error::invalid(format!(
             "a stock adjustment with id '{}' was already recorded; use a new id for a new adjustment",
             adj.id
         )));
@@ -290,10 +290,7 @@ mod tests {
             let err = store
                 .write(|tx| record_sale(tx, &identity(), bad, 1))
                 .unwrap_err();
-            assert!(
-                matches!(err, PosSyncError::InvalidInput(_)),
-                "{bad}: {err:?}"
-            );
+            assert!(matches!(err, Error::InvalidInput { .. }), "{bad}: {err:?}");
         }
         assert_eq!(counts(&store), (0, 0));
         let r = store

@@ -4,7 +4,7 @@
 //! tombstone) is applied. A page whose checksum fails is not quarantined record by record:
 //! that is corruption in transit, and the whole page is refused and fetched again.
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::EntityType;
 use rusqlite::{params, Connection, Transaction};
 
@@ -163,19 +163,16 @@ pub fn health_reason(counts: &[(EntityType, i64)]) -> Option<String> {
 /// cannot be used, and is quarantined) rather than about the device (a full disk, a damaged
 /// file), which fails the page. The apply functions validate a record before they write any
 /// of it, so such an error leaves the transaction as it was.
-pub fn is_unusable_record(err: &PosSyncError) -> bool {
-    matches!(
-        err,
-        PosSyncError::InvalidInput(_) | PosSyncError::PayloadTooLarge(_)
-    )
+pub fn is_unusable_record(err: &Error) -> bool {
+    matches!(err, Error::InvalidInput { .. } | Error::PayloadTooLarge(_))
 }
 
 /// An error's words without its kind ("invalid input: ..."), for the reason column.
-pub fn reason_of(err: &PosSyncError) -> String {
+pub fn reason_of(err: &Error) -> String {
     match err {
-        PosSyncError::InvalidInput(m)
-        | PosSyncError::PayloadTooLarge(m)
-        | PosSyncError::Server(m) => m.clone(),
+        Error::InvalidInput { message: m, .. }
+        | Error::PayloadTooLarge(m)
+        | Error::Server { message: m, .. } => m.clone(),
         other => other.to_string(),
     }
 }

@@ -1,7 +1,7 @@
 //! Device identity and the small per-device counters: receipt numbers, the hybrid logical
 //! clock, and the measured offset between this device's clock and the server's.
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::hlc;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -26,7 +26,7 @@ pub fn ensure_identity(tx: &Transaction, wanted: &Identity) -> Result<()> {
             Ok(())
         }
         Some(found) if &found == wanted => Ok(()),
-        Some(found) => Err(PosSyncError::invalid(format!(
+        Some(found) => Err(Error::invalid(format!(
             "this database belongs to store '{}', register '{}', device '{}'; open it with the same identity or use another database file",
             found.store_id, found.register_id, found.device_id
         ))),
@@ -142,7 +142,7 @@ mod tests {
         let first = store.write(|tx| issue_receipt_and_hlc(tx, 1_000)).unwrap();
         let failed: Result<()> = store.write(|tx| {
             issue_receipt_and_hlc(tx, 1_000)?;
-            Err(PosSyncError::invalid("sale rejected"))
+            Err(Error::invalid("sale rejected"))
         });
         assert!(failed.is_err());
         let second = store.write(|tx| issue_receipt_and_hlc(tx, 1_000)).unwrap();

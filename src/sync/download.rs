@@ -6,7 +6,7 @@
 
 use super::{Run, Syncer};
 use crate::documents::{self, Document};
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::EntityType;
 use crate::protocol::{
     batch_checksum, limits::MAX_PAGE_LIMIT, payload_checksum, DownloadResponse, ServerRecord,
@@ -88,7 +88,7 @@ impl Syncer {
                 Fetched::TokenAhead(message) => {
                     if restarted {
                         // Not even a download from the beginning is accepted: do not loop.
-                        return Err(PosSyncError::Server(format!(
+                        return Err(Error::server(format!(
                             "the server answered sync_token_ahead again during a full download of {entity_type} ({message}); will retry"
                         )));
                     }
@@ -415,24 +415,24 @@ fn verified(
     limit: u32,
 ) -> Result<VerifiedPage> {
     if page.entity_type != entity_type {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "asked for {entity_type} changes, the server sent {}; not applied",
             page.entity_type
         )));
     }
     if page.records.len() > limit as usize {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "the server sent {} records for a page of at most {limit}; not applied",
             page.records.len()
         )));
     }
     if page.next_token.is_empty() || page.next_token.len() > 512 {
-        return Err(PosSyncError::Server(
-            "the server sent an unusable sync token; not applied".into(),
+        return Err(Error::server(
+            "the server sent an unusable sync token; not applied",
         ));
     }
     if batch_checksum(&page.records) != page.checksum {
-        return Err(PosSyncError::Integrity(format!(
+        return Err(Error::Integrity(format!(
             "a downloaded {entity_type} page does not match its checksum (corrupted in transit); not applied, will retry"
         )));
     }
@@ -451,7 +451,7 @@ fn verified(
 /// the apply canonicalises it again.
 fn checked_record(record: &mut ServerRecord, expected: EntityType) -> Result<Checked> {
     let corrupted = || {
-        PosSyncError::Integrity(format!(
+        Error::Integrity(format!(
             "a downloaded {expected} record does not match its checksum (corrupted in transit); not applied, will retry"
         ))
     };
@@ -580,7 +580,7 @@ mod tests {
         tampered.payload["name"] = json!("Coffee");
         let err = verify_page(&page(vec![tampered]), EntityType::Product, 10).unwrap_err();
         assert!(
-            matches!(&err, PosSyncError::Integrity(m) if m.contains("record does not match")),
+            matches!(&err, Error::Integrity(m) if m.contains("record does not match")),
             "{err}"
         );
     }

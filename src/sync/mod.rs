@@ -14,7 +14,7 @@ pub use consistency::{ConsistencyReport, EntityConsistency, IntegrityReport};
 #[doc(hidden)]
 pub use download::verify_page;
 
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::{Clock, EntityType};
 use crate::store::queue::{self, BatchLimits, HealthThresholds, RetryPolicy};
 use crate::store::{history, Store};
@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// Why a sync runs: logged with the run, and used to decide whether backoff applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+/// Internal: no exported call takes or returns it (the app says why through `sync_now` /
+/// `run_background_sync`), so it is not part of the Kotlin/Swift surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncReason {
     /// The app asked (`sync_now`): skips the engine's failure backoff, not the server's 429.
     Manual,
@@ -36,8 +38,6 @@ pub enum SyncReason {
     Network,
     /// A background worker (WorkManager, BGTaskScheduler).
     Background,
-    /// A failed change became due for retry.
-    Retry,
 }
 
 impl SyncReason {
@@ -47,7 +47,6 @@ impl SyncReason {
             SyncReason::Interval => "interval",
             SyncReason::Network => "network",
             SyncReason::Background => "background",
-            SyncReason::Retry => "retry",
         }
     }
 }
@@ -219,7 +218,7 @@ impl Syncer {
 
     pub(crate) fn transport(&self) -> Result<&Arc<Transport>> {
         self.transport.as_ref().ok_or_else(|| {
-            PosSyncError::NotConfigured(
+            Error::NotConfigured(
                 "no server URL is configured; set EngineConfig.server_url to sync".into(),
             )
         })
@@ -347,14 +346,14 @@ impl Syncer {
     }
 
     /// Sets outcome, backoff and counters at the end of a cycle and tells listeners.
-    fn finish(&self, mut run: Run, started: i64, error: Option<PosSyncError>) -> SyncReport {
+    fn finish(&self, mut run: Run, started: i64, error: Option<Error>) -> SyncReport {
         let now = self.now();
         if let Some(err) = error {
             run.report.outcome = match &err {
-                PosSyncError::Network(_) => SyncOutcome::NetworkError,
-                PosSyncError::Auth(_) => SyncOutcome::AuthError,
-                PosSyncError::RateLimited { .. } => SyncOutcome::BackedOff,
-                PosSyncError::Cancelled(_) => SyncOutcome::Cancelled,
+                Error::Network(_) => SyncOutcome::NetworkError,
+                Error::Auth { .. } => SyncOutcome::AuthError,
+                Error::RateLimited { .. } => SyncOutcome::BackedOff,
+                Error::Cancelled(_) => SyncOutcome::Cancelled,
                 _ => SyncOutcome::ServerError,
             };
             let until = self.back_off(&err, now);
@@ -403,12 +402,12 @@ impl Syncer {
 
     /// Records a failed cycle and returns when the next one may start: the server's
     /// Retry-After for 429, otherwise exponential backoff with jitter.
-    fn back_off(&self, err: &PosSyncError, now: i64) -> i64 {
+    fn back_off(&self, err: &Error, now: i64) -> i64 {
         let mut b = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
         b.consecutive_failures += 1;
         let delay = match err {
-            PosSyncError::RateLimited { retry_after_ms } => *retry_after_ms as i64,
-            PosSyncError::Cancelled(_) => 0,
+            Error::RateLimited { retry_after_ms } => *retry_after_ms as i64,
+            Error::Cancelled(_) => 0,
             _ => self
                 .settings
                 .retry
@@ -422,7 +421,7 @@ impl Syncer {
     /// recorded and the cycle goes on with the next type; losing the network, the
     /// credentials, or being told to slow down ends the cycle.
     async fn run_steps(&self, run: &mut Run, reason: SyncReason) -> Result<()> {
-        let mut first_error: Option<PosSyncError> = None;
+        let mut first_error: Option<Error> = None;
         for entity_type in EntityType::ALL {
             for upload in [true, false] {
                 let applies = if upload {
@@ -468,12 +467,12 @@ impl Syncer {
                 })?;
                 if let Err(err) = result {
                     match err {
-                        PosSyncError::Network(_)
-                        | PosSyncError::Auth(_)
-                        | PosSyncError::RateLimited { .. }
-                        | PosSyncError::NotConfigured(_)
-                        | PosSyncError::Database(_)
-                        | PosSyncError::StorageFull(_) => return Err(err),
+                        Error::Network(_)
+                        | Error::Auth { .. }
+                        | Error::RateLimited { .. }
+                        | Error::NotConfigured(_)
+                        | Error::Database(_)
+                        | Error::StorageFull(_) => return Err(err),
                         other => {
                             log::warn!("{direction} of {entity_type} failed: {other}");
                             first_error.get_or_insert(other);
@@ -562,7 +561,7 @@ impl Syncer {
         Ok(run)
     }
 
-    pub(crate) fn finish_manual_run(&self, run: Run, error: Option<&PosSyncError>) -> Result<()> {
+    pub(crate) fn finish_manual_run(&self, run: Run, error: Option<&Error>) -> Result<()> {
         let Some(step) = run.step else { return Ok(()) };
         let now = self.now();
         let (status, message) = match error {

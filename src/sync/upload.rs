@@ -5,7 +5,7 @@
 
 use super::conflict::{self, Decision, Sides};
 use super::{Run, Syncer};
-use crate::error::{PosSyncError, Result};
+use crate::error::{Error, Result};
 use crate::model::{hlc, ConflictPolicy, EntityType};
 use crate::protocol::{
     batch_checksum, payload_checksum, CanonicalPayload, Change, ChangeResult, ChangeStatus,
@@ -195,16 +195,8 @@ impl Syncer {
     /// The batch got no usable answer. A refused token or a rate limit means the server did
     /// not process it: back to PENDING, no attempt counted. Anything else may have reached
     /// the server: every change is retried after its backoff.
-    fn upload_failed(
-        &self,
-        mut batch: ClaimedBatch,
-        err: &PosSyncError,
-        run: &mut Run,
-    ) -> Result<()> {
-        if matches!(
-            err,
-            PosSyncError::Auth(_) | PosSyncError::RateLimited { .. }
-        ) {
+    fn upload_failed(&self, mut batch: ClaimedBatch, err: &Error, run: &mut Run) -> Result<()> {
+        if matches!(err, Error::Auth { .. } | Error::RateLimited { .. }) {
             self.release_unsent(batch)
         } else {
             self.fail_batch(&batch.items, err, run)?;
@@ -257,7 +249,7 @@ impl Syncer {
                 .map(|item| {
                     // Verified against its checksum and sent as the stored text, unparsed.
                     let payload = CanonicalPayload::verified(&item.payload_json, &item.checksum)
-                        .ok_or_else(|| PosSyncError::Database(format!(
+                        .ok_or_else(|| Error::Database(format!(
                             "queued change {} no longer matches its checksum; the database may be damaged, run `pos-sync --db PATH check`",
                             item.change_id
                         )))?;
@@ -283,7 +275,7 @@ impl Syncer {
     }
 
     /// A batch that never got a usable answer: every change is retried after its backoff.
-    fn fail_batch(&self, batch: &[QueueItem], err: &PosSyncError, run: &mut Run) -> Result<()> {
+    fn fail_batch(&self, batch: &[QueueItem], err: &Error, run: &mut Run) -> Result<()> {
         let now = self.now();
         let message = err.to_string();
         self.store.write(|tx| {
@@ -479,9 +471,8 @@ impl Syncer {
         let record = response.record;
         verify_record(&record, item.entity_type)?;
         if record.entity_id != item.entity_id {
-            return Err(PosSyncError::Server(
-                "the server resolved a conflict for a different record than asked; not applied"
-                    .into(),
+            return Err(Error::server(
+                "the server resolved a conflict for a different record than asked; not applied",
             ));
         }
         let now = self.now();
@@ -522,7 +513,7 @@ impl Syncer {
     ) -> Result<Resolved> {
         let transport = self.transport()?;
         let cancelled = || {
-            PosSyncError::Cancelled(
+            Error::Cancelled(
                 "the conflict resolution was cancelled; if the server received it, it is confirmed when resolved again".into(),
             )
         };
@@ -546,12 +537,10 @@ impl Syncer {
                 _ if !manual || attempt >= RESOLVE_ATTEMPTS || !err.is_transient() => {
                     return Err(err)
                 }
-                PosSyncError::RateLimited { retry_after_ms }
-                    if *retry_after_ms > MAX_RESOLVE_WAIT_MS =>
-                {
+                Error::RateLimited { retry_after_ms } if *retry_after_ms > MAX_RESOLVE_WAIT_MS => {
                     return Err(err)
                 }
-                PosSyncError::RateLimited { retry_after_ms } => *retry_after_ms as i64,
+                Error::RateLimited { retry_after_ms } => *retry_after_ms as i64,
                 _ => self.settings.retry.delay_ms(attempt, false),
             };
             log::info!("resolving a conflict failed ({err}); sending it again in {wait_ms} ms");
@@ -621,7 +610,7 @@ fn check_results(sent: &[QueueItem], results: &[ChangeResult]) -> Result<()> {
             .zip(sent)
             .any(|(r, item)| r.change_id != item.change_id)
     {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "the server answered {} results for {} changes, or out of order; nothing was marked, the batch will be retried",
             results.len(),
             sent.len()
@@ -634,23 +623,23 @@ fn check_results(sent: &[QueueItem], results: &[ChangeResult]) -> Result<()> {
 /// the one asked for, and a tombstone has no payload.
 pub(crate) fn verify_record(record: &ServerRecord, expected: EntityType) -> Result<()> {
     if record.entity_type != expected {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "the server sent a {} record where a {expected} was expected; not applied",
             record.entity_type
         )));
     }
     if record.deleted != record.payload.is_null() {
-        return Err(PosSyncError::Server(format!(
+        return Err(Error::server(format!(
             "the server sent a {expected} record whose deleted flag contradicts its payload; not applied"
         )));
     }
     crate::documents::check_key(expected.as_str(), "id", &record.entity_id).map_err(|e| {
-        PosSyncError::Server(format!(
+        Error::server(format!(
             "the server sent a bad {expected} record ({e}); not applied"
         ))
     })?;
     if payload_checksum(&record.payload) != record.checksum {
-        return Err(PosSyncError::Integrity(format!(
+        return Err(Error::Integrity(format!(
             "a downloaded {expected} record does not match its checksum (corrupted in transit); not applied, will retry"
         )));
     }

@@ -54,11 +54,11 @@ fn check(what: &str, result: Result<(), PosSyncError>, expect: Expect) {
         message.len()
     );
     match (expect, &err) {
-        (Expect::Invalid(needle), PosSyncError::InvalidInput(m)) => {
+        (Expect::Invalid(needle), PosSyncError::InvalidInput { reason: m, .. }) => {
             assert!(m.contains(needle), "{what}: '{m}' lacks '{needle}'")
         }
-        (Expect::TooLarge, PosSyncError::PayloadTooLarge(_)) => {}
-        (Expect::NotFound, PosSyncError::NotFound(_)) => {}
+        (Expect::TooLarge, PosSyncError::PayloadTooLarge { .. }) => {}
+        (Expect::NotFound, PosSyncError::NotFound { .. }) => {}
         _ => panic!("{what}: got {err:?}, expected {expect:?}"),
     }
 }
@@ -504,7 +504,9 @@ fn bad_configuration_is_refused_with_a_clear_message() {
         let mut config = base();
         change(&mut config);
         match SyncEngine::open(config) {
-            Err(PosSyncError::InvalidInput(m)) => assert!(m.contains(needle), "{what}: {m}"),
+            Err(PosSyncError::InvalidInput { reason: m, .. }) => {
+                assert!(m.contains(needle), "{what}: {m}")
+            }
             Err(e) => panic!("{what}: {e:?}"),
             Ok(_) => panic!("{what}: accepted"),
         }
@@ -517,7 +519,7 @@ fn bad_configuration_is_refused_with_a_clear_message() {
         .unwrap()
         .into();
     assert!(
-        matches!(SyncEngine::open(missing_dir), Err(PosSyncError::InvalidInput(m)) if m.contains("does not exist"))
+        matches!(SyncEngine::open(missing_dir), Err(PosSyncError::InvalidInput { reason: m, .. }) if m.contains("does not exist"))
     );
 }
 
@@ -854,7 +856,8 @@ fn random_app_documents_get_a_typed_answer_and_never_panic() {
         for result in results {
             match result {
                 Ok(()) => accepted += 1,
-                Err(PosSyncError::InvalidInput(_)) | Err(PosSyncError::PayloadTooLarge(_)) => {}
+                Err(pos_sync::error::Error::InvalidInput { .. })
+                | Err(pos_sync::error::Error::PayloadTooLarge(_)) => {}
                 Err(other) => panic!("{text}: untyped answer {other:?}"),
             }
         }

@@ -36,7 +36,7 @@ fn plain_http_is_refused_except_to_this_machine() {
         config.server_url = Some(url.into());
         match SyncEngine::open(config) {
             Ok(_) => assert!(allowed, "{url} was accepted"),
-            Err(PosSyncError::InvalidInput(m)) => {
+            Err(PosSyncError::InvalidInput { reason: m, .. }) => {
                 assert!(!allowed, "{url}: {m}");
                 assert!(m.contains("https"), "{url}: {m}");
             }
@@ -144,7 +144,9 @@ fn an_encryption_key_without_sqlcipher_is_refused() {
     );
     config.encryption_key = Some("a-key".into());
     match SyncEngine::open(config) {
-        Err(PosSyncError::NotConfigured(m)) => assert!(m.contains("encryption"), "{m}"),
+        Err(PosSyncError::NotConfigured { reason: m, .. }) => {
+            assert!(m.contains("encryption"), "{m}")
+        }
         other => panic!("{:?}", other.err()),
     }
 }

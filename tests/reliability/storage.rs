@@ -66,7 +66,7 @@ async fn a_full_disk_is_a_typed_error_that_loses_nothing() {
         assert!(recorded < 2_000, "the page limit never hit");
     };
     assert!(
-        matches!(&err, PosSyncError::StorageFull(m) if m.contains("free some storage")),
+        matches!(&err, PosSyncError::StorageFull { reason: m, .. } if m.contains("free some storage")),
         "{err:?}"
     );
     assert_eq!(err.code(), "STORAGE_FULL");
@@ -82,7 +82,7 @@ async fn a_full_disk_is_a_typed_error_that_loses_nothing() {
             .map(|_| ()),
     ] {
         assert!(
-            matches!(attempt, Err(PosSyncError::StorageFull(_))),
+            matches!(attempt, Err(PosSyncError::StorageFull { .. })),
             "{attempt:?}"
         );
     }
@@ -213,7 +213,10 @@ fn exercise(till: &SyncEngine) -> BTreeMap<&'static str, String> {
             Ok(Ok(())) => "ok".to_owned(),
             Ok(Err(e)) => {
                 assert!(
-                    matches!(e, PosSyncError::Database(_) | PosSyncError::NotFound(_)),
+                    matches!(
+                        e,
+                        PosSyncError::Database { .. } | PosSyncError::NotFound { .. }
+                    ),
                     "{name}: {e:?}"
                 );
                 e.code().to_owned()
@@ -274,7 +277,7 @@ fn a_damaged_database_gives_clear_errors_and_export_saves_the_unsynced_sales() {
     bytes[..100].fill(0x42);
     std::fs::write(&headless, bytes).unwrap();
     match SyncEngine::open(offline_config(&headless)) {
-        Err(PosSyncError::Database(m)) => assert!(
+        Err(PosSyncError::Database { reason: m, .. }) => assert!(
             m.contains("damaged") && m.contains("export-unsynced"),
             "{m}"
         ),
@@ -313,7 +316,7 @@ fn a_damaged_database_gives_clear_errors_and_export_saves_the_unsynced_sales() {
     let outcomes = match &till {
         Ok(till) => exercise(till),
         Err(e) => {
-            assert!(matches!(e, PosSyncError::Database(_)), "{e:?}");
+            assert!(matches!(e, PosSyncError::Database { .. }), "{e:?}");
             BTreeMap::from([("open", e.code().to_owned())])
         }
     };

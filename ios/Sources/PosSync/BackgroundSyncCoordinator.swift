@@ -148,7 +148,7 @@ public final class BackgroundSyncCoordinator: Sendable {
         do {
             engine = try engineProvider()
         } catch {
-            let message = (error as? PosSyncError)?.message ?? "\(error)"
+            let message = (error as? PosSyncError)?.reason() ?? "\(error)"
             log("pos-sync: background sync could not open the engine: \(message)")
             let success = completion.complete(success: false)
             return BackgroundRunResult(

@@ -118,7 +118,7 @@ extension SyncEngine {
     /// for long. An error thrown here ends the sync (its report's `error` carries the message);
     /// see `ClosureTokenProvider` for why it never reaches the engine as a `PosSyncError`.
     public func setTokenProvider(
-        _ token: @escaping @Sendable (_ refresh: Bool) throws -> String
+        _ token: @escaping @Sendable (_ refresh: Bool) async throws -> String
     ) throws {
         try setTokenProvider(provider: ClosureTokenProvider(token))
     }
@@ -141,19 +141,19 @@ public enum ConflictResolution: Sendable, Equatable {
 /// passes as it is, any other error becomes `TokenError.Unavailable` with its description.
 /// The sync then ends with `.authError` and that reason; queued changes stay pending.
 public final class ClosureTokenProvider: TokenProvider {
-    private let fetch: @Sendable (Bool) throws -> String
+    private let fetch: @Sendable (Bool) async throws -> String
 
-    public init(_ fetch: @escaping @Sendable (_ refresh: Bool) throws -> String) {
+    public init(_ fetch: @escaping @Sendable (_ refresh: Bool) async throws -> String) {
         self.fetch = fetch
     }
 
-    public func token(refresh: Bool) throws -> String {
+    public func token(refresh: Bool) async throws -> String {
         do {
-            return try fetch(refresh)
+            return try await fetch(refresh)
         } catch let error as TokenError {
             throw error
         } catch let error as PosSyncError {
-            throw TokenError.Unavailable(reason: error.message)
+            throw TokenError.Unavailable(reason: error.reason())
         } catch {
             throw TokenError.Unavailable(reason: "\(error)")
         }

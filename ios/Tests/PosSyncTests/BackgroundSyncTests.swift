@@ -293,7 +293,7 @@ struct BackgroundSyncCoordinatorTests {
         let submitter = FakeSubmitter()
         let task = FakeTask("test.processing")
         let result = await coordinator(
-            { throw PosSyncError.Database(message: "database error: disk I/O error") },
+            { throw PosSyncError.Database(reason: "database error: disk I/O error") },
             submitter: submitter
         ).run(task)
         #expect(task.completed == [false])

@@ -32,8 +32,8 @@ final class LocalEngineTests: XCTestCase {
         }
         let error = expectPosSyncError { try entityTypeFromName(name: "invoice") }
         guard case .InvalidInput = error else { return XCTFail("got \(String(describing: error))") }
-        XCTAssertEqual(error?.code, "INVALID_INPUT")
-        XCTAssertTrue(error!.message.contains("invoice"), error!.message)
+        XCTAssertEqual(error?.code(), "INVALID_INPUT")
+        XCTAssertTrue(error!.reason().contains("invoice"), error!.reason())
     }
 
     func testOpenRejectsABadConfigurationWithAClearMessage() throws {
@@ -43,7 +43,7 @@ final class LocalEngineTests: XCTestCase {
                     databasePath: scratch.path("bad.db"), storeId: "S1", registerId: "R1",
                     deviceId: "d", uploadBatchSize: 0))
         }
-        guard case .InvalidInput(let message) = error else {
+        guard case .InvalidInput(let message, _) = error else {
             return XCTFail("got \(String(describing: error))")
         }
         XCTAssertTrue(message.contains("upload_batch_size"), message)
@@ -55,7 +55,7 @@ final class LocalEngineTests: XCTestCase {
                     deviceId: "d", serverUrl: "http://example.com"))
         }
         XCTAssertNotNil(http, "plain http to a remote host must be refused")
-        XCTAssertTrue(http!.message.contains("https"), http!.message)
+        XCTAssertTrue(http!.reason().contains("https"), http!.reason())
     }
 
     func testOpeningTheSameFileTwiceSharesTheEngine() throws {
@@ -66,7 +66,7 @@ final class LocalEngineTests: XCTestCase {
         let different = expectPosSyncError {
             try openEngine(self.scratch) { $0.retentionDays = 7 }
         }
-        guard case .InvalidInput(let message) = different else {
+        guard case .InvalidInput(let message, _) = different else {
             return XCTFail("got \(String(describing: different))")
         }
         XCTAssertTrue(message.contains("already open"), message)
@@ -105,7 +105,7 @@ final class LocalEngineTests: XCTestCase {
         let noLines = expectPosSyncError {
             try engine.recordSale(saleJson: #"{"id":"s1","lines":[],"total":0}"#)
         }
-        guard case .InvalidInput(let message) = noLines else {
+        guard case .InvalidInput(let message, _) = noLines else {
             return XCTFail("a sale without lines must be InvalidInput, got \(String(describing: noLines))")
         }
         XCTAssertTrue(message.hasPrefix("invalid input: "), message)
@@ -120,7 +120,7 @@ final class LocalEngineTests: XCTestCase {
                 saleJson: #"{"id":"big","lines":[{"product_id":"p","quantity":1}],"note":"\#(big)"}"#)
         }
         guard case .PayloadTooLarge = tooLarge else { return XCTFail("\(String(describing: tooLarge))") }
-        XCTAssertFalse(tooLarge!.isTransient)
+        XCTAssertFalse(tooLarge!.isTransient())
 
         XCTAssertEqual(try engine.queueStats().pending, 0, "nothing was queued")
         XCTAssertNil(try engine.getSale(saleId: "s1"))
@@ -212,7 +212,7 @@ final class LocalEngineTests: XCTestCase {
         XCTAssertEqual(try engine.searchCustomers(query: "grace", limit: 10).map(\.id), ["c2"])
 
         let noName = expectPosSyncError { try engine.createCustomer(customerJson: #"{"id":"c3"}"#) }
-        guard case .InvalidInput(let message) = noName else {
+        guard case .InvalidInput(let message, _) = noName else {
             return XCTFail("\(String(describing: noName))")
         }
         XCTAssertTrue(message.contains("name"), message)
@@ -335,12 +335,27 @@ final class LocalEngineTests: XCTestCase {
         XCTAssertTrue(forwarder.update(available: true))
     }
 
-    func testErrorDetails() {
-        let error = PosSyncError.Network(message: "network error: connection refused")
-        XCTAssertEqual(error.code, "NETWORK")
-        XCTAssertTrue(error.isTransient)
-        XCTAssertEqual(error.description, "NETWORK: network error: connection refused")
-        XCTAssertFalse(PosSyncError.Auth(message: "x").isTransient)
-        XCTAssertEqual(PosSyncError.SchemaTooNew(message: "m").code, "SCHEMA_TOO_NEW")
+    func testErrorsReadLikeSentencesAndCarryTheirFields() throws {
+        let engine = try SyncEngine.open(config: EngineConfig(
+            databasePath: ":memory:", storeId: "S", registerId: "R", deviceId: "D"))
+        do {
+            _ = try engine.recordSale(saleJson: #"{"id":"s1"}"#)
+            XCTFail("a sale without lines was accepted")
+        } catch let error as PosSyncError {
+            guard case .InvalidInput(let reason, let field) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "lines")
+            XCTAssertEqual(reason, "invalid input: the sale has no 'lines'")
+            // What Swift users read: the sentence, not a dump of the enum case.
+            XCTAssertEqual(error.localizedDescription, reason)
+            XCTAssertEqual("\(error)", reason)
+            XCTAssertEqual(error.reason(), reason)
+            XCTAssertEqual(error.code(), "INVALID_INPUT")
+            XCTAssertFalse(error.isTransient())
+        }
+        XCTAssertThrowsError(try engine.searchProducts(query: "x", limit: -1)) { error in
+            guard case PosSyncError.InvalidInput(_, let field) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "limit")
+        }
+        XCTAssertEqual(PosSync.defaultListLimit(), 20)
     }
 }

@@ -213,13 +213,13 @@ final class SyncTests: XCTestCase {
         do {
             _ = try await till.resolveConflict(conflictId: conflict.conflictId, resolution: .merged, mergedJson: nil)
             XCTFail("merged needs the document")
-        } catch PosSyncError.InvalidInput(let message) {
+        } catch PosSyncError.InvalidInput(let message, _) {
             XCTAssertTrue(message.contains("merged"), message)
         }
         do {
             _ = try await till.resolve(conflict, with: .merged(json: Docs.customer("other", name: "X")))
             XCTFail("the merged document must be about the same customer")
-        } catch PosSyncError.InvalidInput(let message) {
+        } catch PosSyncError.InvalidInput(let message, _) {
             XCTAssertTrue(message.contains("other"), message)
         }
         XCTAssertEqual(try till.conflicts().count, 1, "a refused resolution changes nothing")
@@ -298,7 +298,7 @@ final class SyncTests: XCTestCase {
 
         // Credentials refused even after a refresh: an auth error, in words.
         final class Revoked: TokenProvider {
-            func token(refresh: Bool) throws -> String { "revoked" }
+            func token(refresh: Bool) async throws -> String { "revoked" }
         }
         try till.setTokenProvider(provider: Revoked())
         _ = try till.recordSale(saleJson: Docs.sale("s2"))
@@ -359,7 +359,7 @@ final class SyncTests: XCTestCase {
             XCTFail("no server to compare with")
         } catch let error as PosSyncError {
             guard case .Network = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(error.isTransient)
+            XCTAssertTrue(error.isTransient())
         }
     }
 

@@ -16,8 +16,11 @@ import kotlin.time.Duration
  * the bindings; cancelling the calling coroutine asks the engine to stop at its next batch
  * boundary.
  *
- * Every failure is a [PosSyncException] subclass whose `message` is the engine's own
- * sentence (for example `invalid input: sale 's1' has no lines`).
+ * Every failure is a [PosSyncException] subclass: `reason()` (and `toString()`) is the
+ * engine's own sentence (for example `invalid input: the sale has no lines`), `code()` its
+ * stable code, and the values to act on are typed properties of the subclass
+ * ([PosSyncException.RateLimited.retryAfterMs], [PosSyncException.InvalidInput.field], ...).
+ * Limits default to the engine's [defaultListLimit].
  *
  * One engine per database file per process: use [EngineHolder] to share it between the app
  * and a background worker. [close] releases this handle to the engine.
@@ -49,8 +52,8 @@ class PosSync(
     suspend fun productById(productId: String): Product? = onIo { productById(productId) }
 
     /** Typeahead search: products with words starting with each word of [query]. */
-    suspend fun searchProducts(query: String, limit: Int = DEFAULT_LIMIT): List<Product> =
-        onIo { searchProducts(query, limit.toLimit()) }
+    suspend fun searchProducts(query: String, limit: Long = defaultListLimit()): List<Product> =
+        onIo { searchProducts(query, limit) }
 
     /** The price of a product now (price list entry, else the catalog's own price). */
     suspend fun currentPrice(productId: String): Price? = onIo { currentPrice(productId) }
@@ -64,8 +67,8 @@ class PosSync(
     suspend fun getCustomer(customerId: String): Customer? = onIo { getCustomer(customerId) }
 
     /** Customers by name, phone or e-mail prefix. */
-    suspend fun searchCustomers(query: String, limit: Int = DEFAULT_LIMIT): List<Customer> =
-        onIo { searchCustomers(query, limit.toLimit()) }
+    suspend fun searchCustomers(query: String, limit: Long = defaultListLimit()): List<Customer> =
+        onIo { searchCustomers(query, limit) }
 
     suspend fun putReport(key: String, reportJson: String): Unit =
         onIo { putReport(key, reportJson) }
@@ -83,17 +86,17 @@ class PosSync(
     suspend fun queueItems(
         state: SyncState? = null,
         entityType: EntityType? = null,
-        limit: Int = DEFAULT_LIMIT,
-    ): List<QueueItem> = onIo { queueItems(state, entityType, limit.toLimit()) }
+        limit: Long = defaultListLimit(),
+    ): List<QueueItem> = onIo { queueItems(state, entityType, limit) }
 
     /** Makes every failed change due now; returns how many. */
     suspend fun retryFailedNow(): Long = onIo { retryFailedNow() }
 
-    suspend fun syncLog(limit: Int = DEFAULT_LIMIT): List<SyncLogEntry> =
-        onIo { syncLog(limit.toLimit()) }
+    suspend fun syncLog(limit: Long = defaultListLimit()): List<SyncLogEntry> =
+        onIo { syncLog(limit) }
 
-    suspend fun auditTrail(limit: Int = DEFAULT_LIMIT): List<AuditEntry> =
-        onIo { auditTrail(limit.toLimit()) }
+    suspend fun auditTrail(limit: Long = defaultListLimit()): List<AuditEntry> =
+        onIo { auditTrail(limit) }
 
     /** Conflicts waiting for a person, oldest first. */
     suspend fun conflicts(): List<Conflict> = onIo { conflicts() }
@@ -149,14 +152,12 @@ class PosSync(
     fun cancel() = engine.cancel()
 
     /** Supplies bearer tokens from the app; [provider] gets `refresh = true` after a 401. */
-    suspend fun setTokenProvider(provider: (refresh: Boolean) -> String): Unit =
+    suspend fun setTokenProvider(provider: suspend (refresh: Boolean) -> String): Unit =
         onIo { setTokenProvider(tokenProvider(provider)) }
 
     override fun close() = engine.close()
 
     companion object {
-        const val DEFAULT_LIMIT = 100
-
         /** Opens (or joins) the engine for [config]; blocking work runs on [io]. */
         suspend fun open(config: EngineConfig, io: CoroutineDispatcher = Dispatchers.IO): PosSync =
             withContext(io) { PosSync(SyncEngine.open(config), io) }
@@ -171,9 +172,9 @@ class PosSync(
  * is, any other exception as [TokenException.Unavailable] with its message. The sync then
  * ends with `AUTH_ERROR` and that reason, and nothing queued is lost.
  */
-fun tokenProvider(provide: (refresh: Boolean) -> String): TokenProvider =
+fun tokenProvider(provide: suspend (refresh: Boolean) -> String): TokenProvider =
     object : TokenProvider {
-        override fun token(refresh: Boolean): String =
+        override suspend fun token(refresh: Boolean): String =
             try {
                 provide(refresh)
             } catch (e: TokenException) {
@@ -186,7 +187,3 @@ fun tokenProvider(provide: (refresh: Boolean) -> String): TokenProvider =
 /** Parses `sale`, `stock_adjustment`, `product`, `price`, `customer` or `report`. */
 fun EntityType.Companion.fromName(name: String): EntityType = entityTypeFromName(name)
 
-private fun Int.toLimit(): UInt {
-    require(this >= 0) { "limit must not be negative (was $this)" }
-    return toUInt()
-}

@@ -72,7 +72,7 @@ class AuthTest {
         PosSync.open(testConfig(dir, server = server, token = "expired")).use { pos ->
             pos.engine.setTokenProvider(
                 object : TokenProvider {
-                    override fun token(refresh: Boolean): String =
+                    override suspend fun token(refresh: Boolean): String =
                         if (refresh) throw TokenException.Unavailable("no session") else "expired"
                 },
             )

@@ -7,6 +7,7 @@ import java.nio.file.Path
 import kotlin.test.Test
 import kotlin.test.assertContains
 import kotlin.test.assertEquals
+import kotlin.test.assertFalse
 import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertNull
@@ -27,8 +28,13 @@ class ErrorsTest {
     @Test
     fun `a sale without lines is InvalidInput and nothing is queued`() = blocking {
         val e = assertFailsWith<PosSyncException.InvalidInput> { pos.recordSale("""{"id":"s1","lines":[]}""") }
-        assertTrue(e.message!!.startsWith("invalid input: "), e.message)
-        assertContains(e.message!!, "has no lines")
+        // What a Kotlin user reads: the sentence, the code and the offending field, typed.
+        assertEquals("invalid input: the sale has no lines", e.reason)
+        assertEquals(e.reason, e.reason())
+        assertEquals(e.reason, e.toString())
+        assertEquals("INVALID_INPUT", e.code())
+        assertEquals("lines", e.field)
+        assertFalse(e.isTransient())
         assertIs<PosSyncException>(e)
         assertIs<Exception>(e)
         assertNull(pos.getSale("s1"))
@@ -69,7 +75,7 @@ class ErrorsTest {
         val e = assertFailsWith<PosSyncException.PayloadTooLarge> {
             pos.recordSale("""{"id":"big","lines":[{"product_id":"p1","quantity":1}],"note":"$note"}""")
         }
-        assertTrue(e.message!!.startsWith("payload too large: "), e.message)
+        assertTrue(e.reason().startsWith("payload too large: "), e.reason())
         assertNull(pos.getSale("big"))
     }
 
@@ -85,7 +91,8 @@ class ErrorsTest {
         val bad = assertFailsWith<PosSyncException.InvalidInput> {
             SyncEngine.open(testConfig(dir).copy(uploadBatchSize = 0))
         }
-        assertContains(bad.message!!, "upload_batch_size")
+        assertContains(bad.reason, "upload_batch_size")
+        assertEquals("upload_batch_size", bad.field)
         assertFailsWith<PosSyncException.InvalidInput> { SyncEngine.open(testConfig(dir).copy(storeId = "")) }
         val http = assertFailsWith<PosSyncException> {
             SyncEngine.open(testConfig(dir).copy(serverUrl = "http://pos.example.com", authToken = "t"))
@@ -94,9 +101,10 @@ class ErrorsTest {
     }
 
     @Test
-    fun `the Kotlin facade checks its own arguments`() = blocking {
-        val e = assertFailsWith<IllegalArgumentException> { pos.searchProducts("x", limit = -1) }
-        assertContains(e.message!!, "limit")
+    fun `limits are signed and a negative one is InvalidInput naming it`() = blocking {
+        val e = assertFailsWith<PosSyncException.InvalidInput> { pos.searchProducts("x", limit = -1) }
+        assertEquals("limit", e.field)
+        assertEquals(20L, defaultListLimit())
         assertTrue(pos.searchProducts("x", limit = 0).isEmpty())
     }
 }
