@@ -28,9 +28,12 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 /// How to open an engine. Only the first four fields are required.
-#[derive(Clone, PartialEq, uniffi::Record)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EngineConfig {
     /// The device database file (created if missing), or `:memory:` for a throwaway one.
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub database_path: String,
     /// Receipt numbers are `STORE-REGISTER-000001`; both must be unique per till.
     pub store_id: String,
@@ -38,53 +41,70 @@ pub struct EngineConfig {
     pub device_id: String,
     /// `https://…` (plain http only to localhost). Without it the engine works offline only.
     #[uniffi(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub server_url: Option<String>,
     /// A fixed bearer token; or call `set_token_provider` for tokens that expire.
     #[uniffi(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub auth_token: Option<String>,
     /// Most changes per upload request.
     #[uniffi(default = 500)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub upload_batch_size: i64,
     /// Most payload bytes per upload request.
     #[uniffi(default = 2097152)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub upload_batch_bytes: i64,
     /// Upload batches per entity type per cycle before downloads get their turn.
     #[uniffi(default = 20)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub max_upload_batches_per_cycle: i64,
     #[uniffi(default = 1000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub download_page_size: i64,
     #[uniffi(default = 10000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub connect_timeout_ms: i64,
     #[uniffi(default = 30000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub request_timeout_ms: i64,
     /// Customer edits on both sides closer than this go to manual review.
     #[uniffi(default = 2000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub conflict_tie_window_ms: i64,
     /// Synced queue rows, sync logs and the audit trail are kept this long.
     #[uniffi(default = 30)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub retention_days: i64,
     /// First retry delay of a failed change; doubles per attempt (with jitter).
     #[uniffi(default = 2000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub retry_base_ms: i64,
     #[uniffi(default = 600000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub retry_max_ms: i64,
     /// Wait after the network comes back before syncing (connectivity flaps).
     #[uniffi(default = 2000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub network_debounce_ms: i64,
     /// Upload compression (default: fast gzip).
     #[uniffi(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub compression: Option<Compression>,
     /// Commit durability (default: `Full`, a recorded sale survives power loss).
     #[uniffi(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub durability: Option<Durability>,
     /// Queue health thresholds (defaults: see `HealthThresholds`).
     #[uniffi(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub health: Option<HealthThresholds>,
     /// Encrypts the database at rest (SQLCipher) under this key; the app keeps the key in
     /// the Android Keystore / iOS Keychain. Needs a build with the cargo feature
     /// `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
     /// from its creation on: an existing plain file cannot be opened with a key.
     #[uniffi(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub encryption_key: Option<String>,
 }
 

@@ -7,13 +7,17 @@ use crate::model::EntityType;
 use crate::protocol::ServerRecord;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Product {
     pub id: String,
     pub sku: Option<String>,
     pub barcode: Option<String>,
     pub name: String,
     /// The whole product document as the server sent it.
+    #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     pub version: i64,
 }
@@ -79,7 +83,9 @@ pub fn search_products(conn: &Connection, query: &str, limit: u32) -> Result<Vec
 }
 
 /// Where a product's current price came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum PriceSource {
     /// A price list entry valid now.
     PriceList,
@@ -87,7 +93,9 @@ pub enum PriceSource {
     Catalog,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Price {
     pub product_id: String,
     /// In minor units (cents).

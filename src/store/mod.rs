@@ -21,7 +21,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// How hard a commit works to survive power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Durability {
     /// `synchronous=FULL`: a committed sale survives power loss (the default for tills).
     Full,
