@@ -2,9 +2,10 @@
 # The Capacitor plugin's checks and tests (capacitor-plugin/), what `make test-plugin` runs:
 #  1. host build of the engine and the reference server; Kotlin bindings (both variants);
 #  2. npm ci; lint (tsc over src/ and test/); build (docgen README + dist/docs.json, tsc, rollup);
-#     npm pack, installed into a scratch Capacitor 8 app (scripts/pack-check.mjs); the engine's
-#     records read from the bindings (build/uniffi-schema.json); vitest (the JS layer, the web
-#     fallback, definitions.ts against the engine's records, the README's examples);
+#     npm pack, installed into a scratch Capacitor 8 app (scripts/pack-check.mjs); vitest (the
+#     JS client over the bridge, the web fallback, the README's examples). The record types in
+#     src/generated/ come from the Rust records (ts-rs); `cargo test --lib bridge::typescript`
+#     fails when they differ;
 #  3. the Android plugin's JVM tests (Maven, JUnit 5) against libpos_sync.so and the server,
 #     then a compile check of PosSyncPlugin.kt itself against Capacitor's Android sources;
 #  4. the iOS plugin's plain Swift, type-checked and run on Linux in the Swift toolchain of
@@ -35,7 +36,6 @@ npm ci --no-audit --no-fund --loglevel=error
 npm run --silent lint
 npm run --silent build
 npm run --silent verify:pack
-npm run --silent schema
 npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest.json
 
 # Maven 3.8 prints colour resets even in batch mode: keep the log plain.

@@ -44,12 +44,31 @@ macro_rules! engine_config {
         }
     ) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, uniffi::Record)]
+        // The bridge reads it from the app's camelCase JSON; TypeScript sees the fields with a
+        // default as optional.
+        #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize, uniffi::Record)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        #[cfg_attr(test, derive(ts_rs::TS))]
         pub struct EngineConfig {
             $( $(#[$rm])* pub $required: String, )*
-            $( $(#[$cm])* #[uniffi(default)] pub $connection: $cty, )*
-            $( $(#[$tm])* #[uniffi(default = $default)] pub $tunable: $tty, )*
-            $( $(#[$om])* #[uniffi(default)] pub $option: $oty, )*
+            $(
+                $(#[$cm])*
+                #[uniffi(default)]
+                #[cfg_attr(test, ts(optional = nullable))]
+                pub $connection: $cty,
+            )*
+            $(
+                $(#[$tm])*
+                #[uniffi(default = $default)]
+                #[cfg_attr(test, ts(as = "Option<_>", optional))]
+                pub $tunable: $tty,
+            )*
+            $(
+                $(#[$om])*
+                #[uniffi(default)]
+                #[cfg_attr(test, ts(optional = nullable))]
+                pub $option: $oty,
+            )*
         }
 
         impl EngineConfig {
@@ -71,6 +90,8 @@ engine_config! {
     pub struct EngineConfig {
         required {
             /// The device database file (created if missing), or `:memory:` for a throwaway one.
+            /// Optional through the plugin, which resolves it in the app's data directory.
+            #[cfg_attr(test, ts(as = "Option<_>", optional))]
             database_path,
             /// Receipt numbers are `STORE-REGISTER-000001`; both must be unique per till.
             store_id,

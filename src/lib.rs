@@ -7,6 +7,7 @@
 uniffi::setup_scaffolding!("pos_sync");
 
 pub mod api;
+pub mod bridge;
 pub mod documents;
 pub mod error;
 pub mod runtime;

@@ -55,7 +55,9 @@ impl TokenProvider for StaticToken {
 }
 
 /// Request body compression for uploads. Responses are always accepted gzip-compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Compression {
     None,
     /// gzip level 1: most of the size saving at a fraction of the CPU (the default).

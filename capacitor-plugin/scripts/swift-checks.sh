@@ -16,7 +16,7 @@ out="$plugin/build/swift-checks"
 rm -rf "$out"
 mkdir -p "$out/stubs"
 src="$plugin/ios/Sources/PosSyncPlugin"
-plain="$src/JSConvert.swift $src/TokenBroker.swift $src/PluginState.swift $src/PluginCore.swift $src/AppleBackgroundSync.swift"
+plain="$src/PluginHost.swift $src/SecretStore.swift $src/AppleBackgroundSync.swift"
 
 for m in BackgroundTasks Network os; do
   swiftc -parse-as-library -swift-version 6 -module-name "$m" -emit-module \
@@ -37,4 +37,4 @@ swiftc -swift-version 5 -warnings-as-errors -module-name PosSyncPlugin -I "$out"
   -L "$out" -lPosSync -L "$lib" -lpos_sync -Xlinker -rpath -Xlinker "$out" -Xlinker -rpath -Xlinker "$lib" \
   $plain "$plugin/ios/Tests/PosSyncPluginTests/PluginChecks.swift" "$plugin/scripts/swift-checks/main.swift" \
   -o "$out/plugin-checks"
-"$out/plugin-checks" "$plugin/bridge-rules.json"
+"$out/plugin-checks"

@@ -1,69 +1,78 @@
 import type { PluginListenerHandle } from '@capacitor/core';
 
+import type { BackgroundSyncInfo } from './generated/BackgroundSyncInfo';
+import type { ChangeRef } from './generated/ChangeRef';
+import type { Conflict } from './generated/Conflict';
+import type { ConsistencyReport } from './generated/ConsistencyReport';
+import type { Customer } from './generated/Customer';
+import type { EngineConfig } from './generated/EngineConfig';
+import type { IntegrityReport } from './generated/IntegrityReport';
+import type { OpenResult } from './generated/OpenResult';
+import type { Price } from './generated/Price';
+import type { Product } from './generated/Product';
+import type { QueueStats } from './generated/QueueStats';
+import type { Resolution } from './generated/Resolution';
+import type { Sale } from './generated/Sale';
+import type { SaleReceipt } from './generated/SaleReceipt';
+import type { SyncReport } from './generated/SyncReport';
+import type { SyncStatus } from './generated/SyncStatus';
+import type { TokenRequest } from './generated/TokenRequest';
+
 /*
- * The public API of capacitor-pos-sync.
+ * The public API of capacitor-pos-sync: the plugin's methods and events, declared here once.
  *
- * The records and enums below mirror the Rust engine's UniFFI records (src/ in the pos-sync
- * repository) field for field; `npm test` fails when they drift apart (test/types.test.ts,
- * see "How the types are kept in step" in README.md). Naming rules, applied mechanically:
- *   - a Rust field `snake_case` is `camelCase` here (as in Kotlin and Swift);
+ * The records the methods take and return are the Rust engine's own, generated from its
+ * serde records by ts-rs into ./generated (never edited by hand: the Rust test
+ * `bridge::typescript` fails when they differ from the records). Their JSON shapes:
+ *   - a Rust field `snake_case` is `camelCase` here;
  *   - an enum variant `BackedOff` is the string `'backed_off'`;
  *   - `Option<T>` is `T | null` (always present in results);
  *   - 64-bit values that can exceed `Number.MAX_SAFE_INTEGER` (hybrid-logical-clock
  *     timestamps `hlc`/`…Hlc` and checksums) are decimal strings;
- *   - a JSON document held as text (`json`, `…_json`) is a parsed object.
+ *   - a document (`json`, `localJson`, ...) is a JSON object.
  */
 
-/** A JSON object: a document the app stores (sale, customer) or the server sent (product). */
-export interface JsonObject {
-  [key: string]: unknown;
-}
+export type { JsonObject } from './generated/JsonObject';
+export type { BackgroundSyncInfo } from './generated/BackgroundSyncInfo';
+export type { ChangeRef } from './generated/ChangeRef';
+export type { Compression } from './generated/Compression';
+export type { Conflict } from './generated/Conflict';
+export type { ConsistencyReport } from './generated/ConsistencyReport';
+export type { Customer } from './generated/Customer';
+export type { Durability } from './generated/Durability';
+export type { EngineConfig } from './generated/EngineConfig';
+export type { EntityConsistency } from './generated/EntityConsistency';
+export type { EntityQueueCounts } from './generated/EntityQueueCounts';
+export type { EntityType } from './generated/EntityType';
+export type { HealthThresholds } from './generated/HealthThresholds';
+export type { IntegrityReport } from './generated/IntegrityReport';
+export type { OpenResult } from './generated/OpenResult';
+export type { Price } from './generated/Price';
+export type { PriceSource } from './generated/PriceSource';
+export type { Product } from './generated/Product';
+export type { QueueHealth } from './generated/QueueHealth';
+export type { QueueStats } from './generated/QueueStats';
+export type { Resolution } from './generated/Resolution';
+export type { Sale } from './generated/Sale';
+export type { SaleReceipt } from './generated/SaleReceipt';
+export type { SyncOutcome } from './generated/SyncOutcome';
+export type { SyncPhase } from './generated/SyncPhase';
+export type { SyncReport } from './generated/SyncReport';
+export type { SyncStatus } from './generated/SyncStatus';
+export type { TokenRequest } from './generated/TokenRequest';
 
-// ------------------------------------------------------------------------------- enums
-
-/** The kinds of data the engine syncs, in sync priority order. */
-export type EntityType = 'sale' | 'stock_adjustment' | 'product' | 'price' | 'customer' | 'report';
-
-/** What the sync engine is doing now. */
-export type SyncPhase = 'idle' | 'uploading' | 'downloading' | 'offline' | 'backed_off' | 'error';
-
-/** How a sync cycle ended. */
-export type SyncOutcome =
-  | 'completed'
-  | 'budget_exhausted'
-  | 'cancelled'
-  | 'network_error'
-  | 'server_error'
-  | 'auth_error'
-  | 'backed_off'
-  | 'not_configured';
-
-/** The queue's health, for the sync indicator: `warning` and `critical` come with a reason. */
-export type QueueHealth = 'ok' | 'warning' | 'critical';
-
-/** How a person resolved a customer conflict. */
-export type Resolution = 'keep_local' | 'keep_server' | 'merged';
-
-/** Where a product's current price came from. */
-export type PriceSource = 'price_list' | 'catalog';
-
-/** Upload compression: `fast` (gzip level 1, the default), `best` (level 6) or `none`. */
-export type Compression = 'none' | 'fast' | 'best';
+// ------------------------------------------------------------------------------- errors
 
 /**
- * Commit durability: `full` (the default: a recorded sale survives power loss) or `normal`
- * (survives an app crash; the last commits may be lost on power loss).
- */
-export type Durability = 'full' | 'normal';
-
-/**
- * The `code` of every error the plugin rejects with. The engine's codes (one per Rust
- * `PosSyncError` variant) and two of the plugin's own:
+ * The `code` of every error the plugin rejects with: the engine's (one per Rust
+ * `PosSyncError` variant; the Rust test `bridge` checks this list against them) and the
+ * plugin's own:
+ * - `NOT_OPEN`: a call other than {@link PosSyncPlugin.open} before `open` (or after `close`);
+ * - `UNIMPLEMENTED`: a method this version of the native plugin does not have;
  * - `UNAVAILABLE`: called in a browser, where there is no engine;
  * - `INTERNAL`: an unexpected failure of the plugin itself (a bug: please report it).
  *
- * Calls made before {@link PosSyncPlugin.open} reject with `NOT_CONFIGURED`; bad arguments
- * with `INVALID_INPUT`.
+ * Bad arguments reject with `INVALID_INPUT`, naming the offending option.
  */
 export type PosSyncErrorCode =
   | 'INVALID_INPUT'
@@ -79,90 +88,28 @@ export type PosSyncErrorCode =
   | 'RATE_LIMITED'
   | 'CANCELLED'
   | 'NOT_CONFIGURED'
+  | 'NOT_OPEN'
+  | 'UNIMPLEMENTED'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
-// ------------------------------------------------------------------------------- configuration
-
 /**
- * How to open the engine (the Rust `EngineConfig`). Only `storeId`, `registerId` and
- * `deviceId` are required.
+ * What every method rejects with: a `CapacitorException` whose `code` is a
+ * {@link PosSyncErrorCode} and whose `data` holds the error's fields, when it has any
+ * (`retryAfterMs` for `RATE_LIMITED`, `found` and `supported` for `SCHEMA_TOO_NEW`, ...).
+ * Check with {@link isPosSyncError}.
  */
-export interface EngineConfig {
-  /**
-   * The device database file, relative to the plugin's private data directory, which is
-   * excluded from backups (Android `Context.getNoBackupFilesDir()`, iOS Application
-   * Support/PosSync): a till's database restored onto another device would issue the same
-   * receipt numbers. Default: `pos-sync.db`. An absolute path is used as is.
-   */
-  databasePath?: string;
-  /** Receipt numbers are `STORE-REGISTER-000001`: the pair must be unique per till. */
-  storeId: string;
-  registerId: string;
-  /** A stable id of this installation (generate a UUID once and keep it). */
-  deviceId: string;
-  /** `https://…` (plain http only to localhost). Without it the engine works offline only. */
-  serverUrl?: string | null;
-  /**
-   * A fixed bearer token. For tokens that expire, use {@link PosSyncPlugin.setToken} and
-   * the `tokenRequested` event instead.
-   */
-  authToken?: string | null;
-  /** Most changes per upload request. Default 500. */
-  uploadBatchSize?: number;
-  /** Most payload bytes per upload request. Default 2 MiB. */
-  uploadBatchBytes?: number;
-  /** Upload batches per entity type per cycle before downloads get their turn. Default 20. */
-  maxUploadBatchesPerCycle?: number;
-  /** Records per download page. Default 1000. */
-  downloadPageSize?: number;
-  /** Default 10 000 ms. */
-  connectTimeoutMs?: number;
-  /** Default 30 000 ms. */
-  requestTimeoutMs?: number;
-  /** Customer edits on both sides closer than this go to manual review. Default 2000 ms. */
-  conflictTieWindowMs?: number;
-  /** Synced queue rows, sync logs and the audit trail are kept this long. Default 30. */
-  retentionDays?: number;
-  /** First retry delay of a failed change; doubles per attempt. Default 2000 ms. */
-  retryBaseMs?: number;
-  /** Default 600 000 ms. */
-  retryMaxMs?: number;
-  /** Wait after the network comes back before syncing. Default 2000 ms. */
-  networkDebounceMs?: number;
-  /** Default `fast`. */
-  compression?: Compression | null;
-  /** Default `full`. */
-  durability?: Durability | null;
-  /** Queue health thresholds. */
-  health?: HealthThresholds | null;
-  /**
-   * Encrypts the database at rest (SQLCipher) with this key; keep it in the Android
-   * Keystore / iOS Keychain. Needs native libraries built with the engine's `encryption`
-   * feature, otherwise `open` rejects with `NOT_CONFIGURED`. Default: not encrypted.
-   */
-  encryptionKey?: string | null;
+export interface PosSyncError extends Error {
+  code: PosSyncErrorCode;
+  data?: { [field: string]: unknown };
 }
 
-/** When the queue counts as unhealthy. Defaults suit a till that syncs every few minutes. */
-export interface HealthThresholds {
-  /** Default 500 unsynced changes. */
-  warningPending?: number;
-  /** Default 5000. */
-  criticalPending?: number;
-  /** Oldest unsynced change older than this: warning. Default one hour. */
-  warningAgeMs?: number;
-  /** Default one day. */
-  criticalAgeMs?: number;
+/** Whether `error` is a rejection of this plugin (then `code` and `data` are as declared). */
+export function isPosSyncError(error: unknown): error is PosSyncError {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
 }
 
-/** What {@link PosSyncPlugin.open} returns. */
-export interface OpenResult {
-  /** The pos-sync library version. */
-  version: string;
-  /** The database file the engine uses (absolute path). */
-  databasePath: string;
-}
+// ------------------------------------------------------------------------------- options
 
 /** Options of {@link PosSyncPlugin.setToken}. */
 export interface SetTokenOptions {
@@ -171,17 +118,6 @@ export interface SetTokenOptions {
    * a waiting `tokenRequested` then fails with an `AUTH` error at once.
    */
   token: string | null;
-}
-
-/** The payload of the `tokenRequested` event. */
-export interface TokenRequest {
-  /**
-   * `true` when the server refused the current token (answer with a new one);
-   * `false` when the engine has no token yet.
-   */
-  refresh: boolean;
-  /** How long the engine waits for {@link PosSyncPlugin.setToken}, in ms. */
-  timeoutMs: number;
 }
 
 // ------------------------------------------------------------------------------- till
@@ -216,195 +152,6 @@ export interface CustomerDocument {
   [key: string]: unknown;
 }
 
-/** What the till gets back from recording a sale. */
-export interface SaleReceipt {
-  saleId: string;
-  /** `STORE-REGISTER-000042`: gapless per device, unique across tills. */
-  receiptNumber: string;
-  /** The queued change carrying this sale to the server. */
-  changeId: string;
-  /** Hybrid logical clock timestamp of the sale (a 64-bit integer as a decimal string). */
-  hlc: string;
-}
-
-/** A queued stock adjustment. */
-export interface ChangeRef {
-  entityId: string;
-  changeId: string;
-  /** Hybrid logical clock timestamp (decimal string). */
-  hlc: string;
-}
-
-/** A recorded sale as the app reads it back. */
-export interface Sale {
-  saleId: string;
-  receiptNumber: string;
-  /** The sale document, with the receipt number added by the engine. */
-  json: JsonObject;
-  createdAtMs: number;
-}
-
-/** A product of the local catalog (downloaded from the server). */
-export interface Product {
-  id: string;
-  sku: string | null;
-  barcode: string | null;
-  name: string;
-  /** The whole product document as the server sent it. */
-  json: JsonObject;
-  version: number;
-}
-
-/** The price of a product now. */
-export interface Price {
-  productId: string;
-  /** In minor units (cents). */
-  amount: number;
-  currency: string | null;
-  source: PriceSource;
-  /** The price list entry, for `price_list`. */
-  priceId: string | null;
-  validFromMs: number;
-}
-
-/** A customer as the engine holds it. */
-export interface Customer {
-  id: string;
-  name: string;
-  phone: string | null;
-  email: string | null;
-  /** The whole customer document. */
-  json: JsonObject;
-  /** The server version this device last agreed on (0: never synced). */
-  version: number;
-  /** A local edit is waiting to be uploaded (or for conflict review). */
-  pendingUpload: boolean;
-  /** Hybrid logical clock timestamp of the last edit (decimal string). */
-  updatedHlc: string;
-}
-
-// ------------------------------------------------------------------------------- sync
-
-/** Counts of one uploaded entity type in the queue. */
-export interface EntityQueueCounts {
-  entityType: EntityType;
-  pending: number;
-  syncing: number;
-  synced: number;
-  failed: number;
-  conflict: number;
-}
-
-/** The sync queue at a glance, with its health. */
-export interface QueueStats {
-  pending: number;
-  syncing: number;
-  synced: number;
-  failed: number;
-  conflict: number;
-  /** Of the failed: refused by the server, waiting for a person or a server fix. */
-  rejected: number;
-  byEntity: EntityQueueCounts[];
-  /** Age of the oldest change not yet synced, if any. */
-  oldestUnsyncedAgeMs: number | null;
-  /** Payload bytes not yet synced. */
-  bytesPending: number;
-  health: QueueHealth;
-  /** Why the health is not `ok`, in words for a support screen (`""` when ok). */
-  healthReason: string;
-}
-
-/** What the sync indicator shows; also the payload of the `syncStatus` event. */
-export interface SyncStatus {
-  phase: SyncPhase;
-  /** The entity type being synced, while uploading or downloading. */
-  entityType: EntityType | null;
-  /** Records done so far in the current step. */
-  progress: number;
-  /** What the app last told the engine about connectivity. */
-  online: boolean;
-  lastSyncAtMs: number | null;
-  nextSyncAtMs: number | null;
-  lastError: string | null;
-  queue: QueueStats;
-}
-
-/** What one sync cycle did. */
-export interface SyncReport {
-  runId: string;
-  outcome: SyncOutcome;
-  /** Changes the server applied (duplicates included). */
-  uploaded: number;
-  /** Server records applied on the device. */
-  downloaded: number;
-  /** Customer conflicts decided automatically. */
-  autoResolved: number;
-  /** New conflicts waiting for a person. */
-  conflicts: number;
-  /** Changes that failed this cycle (retried later). */
-  failed: number;
-  /** Of those, changes the server refused permanently. */
-  rejected: number;
-  /** Changes still not synced after this cycle. */
-  remaining: number;
-  durationMs: number;
-  /** Run again soon: the budget or the upload share ran out with work left. */
-  moreWorkPending: boolean;
-  /** The earliest time the engine contacts the server again (backoff), if delayed. */
-  nextSyncAllowedAtMs: number | null;
-  error: string | null;
-}
-
-/** A customer edited on both sides that needs a person; also the `conflict` event payload. */
-export interface Conflict {
-  /** Pass it to {@link PosSyncPlugin.resolveConflict}. */
-  conflictId: string;
-  changeId: string;
-  entityType: EntityType;
-  entityId: string;
-  /** The device's version of the record. */
-  localJson: JsonObject;
-  /** The server's version (`null` when the server deleted it). */
-  serverJson: JsonObject | null;
-  serverVersion: number;
-  /** Hybrid logical clock timestamps (decimal strings). */
-  localHlc: string;
-  serverHlc: string;
-  /** Why it needs a person, in words. */
-  reason: string;
-  createdAtMs: number;
-}
-
-/** Local and server totals of one downloaded entity type. */
-export interface EntityConsistency {
-  entityType: EntityType;
-  localCount: number;
-  serverCount: number;
-  /** Wrapping 64-bit checksums (decimal strings). */
-  localChecksum: string;
-  serverChecksum: string;
-  inSync: boolean;
-}
-
-/** The result of {@link PosSyncPlugin.checkConsistency}. */
-export interface ConsistencyReport {
-  checkedAtMs: number;
-  entities: EntityConsistency[];
-  /** Types whose drift scheduled a full resync on the next cycle. */
-  resyncScheduled: EntityType[];
-  consistent: boolean;
-}
-
-/** The result of {@link PosSyncPlugin.integrityCheck}. */
-export interface IntegrityReport {
-  /** No problems found (warnings do not count). */
-  ok: boolean;
-  /** Things that are wrong, in words. */
-  problems: string[];
-  /** Things worth knowing that are not wrong by themselves. */
-  warnings: string[];
-}
-
 /** Options of {@link PosSyncPlugin.enableBackgroundSync}. */
 export interface BackgroundSyncOptions {
   /**
@@ -413,13 +160,6 @@ export interface BackgroundSyncOptions {
    * BGAppRefreshTask runs and treats this as the earliest next run.
    */
   intervalMinutes?: number;
-}
-
-/** What {@link PosSyncPlugin.enableBackgroundSync} scheduled. */
-export interface BackgroundSyncInfo {
-  enabled: boolean;
-  /** The interval the OS scheduler was given (after the platform's minimum). */
-  intervalMinutes: number;
 }
 
 // ------------------------------------------------------------------------------- plugin
@@ -433,8 +173,9 @@ export type TokenRequestListener = (request: TokenRequest) => void;
 
 /**
  * The pos-sync engine for a Capacitor app: record sales offline, look products up, sync
- * with the server in the background. Every method rejects with an error whose `code` is a
- * {@link PosSyncErrorCode} and whose `message` says what went wrong.
+ * with the server in the background. Every method rejects with a {@link PosSyncError}: its
+ * `code` is a {@link PosSyncErrorCode}, its `message` says what went wrong, its `data` holds
+ * the error's fields.
  */
 export interface PosSyncPlugin {
   /**
@@ -443,9 +184,11 @@ export interface PosSyncPlugin {
    * same engine (the background worker shares it); a different configuration for an open
    * database rejects with `INVALID_INPUT`.
    *
-   * The configuration and the latest token are kept in the plugin's private data directory,
-   * so that background sync can open the engine when the OS starts the app without its web
-   * view.
+   * So that background sync can open the engine when the OS starts the app without its web
+   * view, the configuration is kept in the plugin's private data directory, and its secrets
+   * (`encryptionKey`, `authToken`) in the platform's secret store: wrapped by an
+   * AndroidKeyStore key on Android, the Keychain (readable after first unlock) on iOS. They
+   * are never written to a plain file (since 0.2; a 0.1 state file is migrated and deleted).
    *
    * @since 0.1.0
    */
@@ -464,8 +207,8 @@ export interface PosSyncPlugin {
    * Gives the engine the current bearer token. The engine uses the latest one for every
    * request. When the server refuses it (or no token was set yet), the engine emits
    * `tokenRequested` and waits up to 10 seconds for `setToken`; without an answer the sync
-   * fails with `AUTH` and is retried later. The token is also kept in the plugin's private,
-   * not-backed-up data directory for background sync.
+   * fails with `AUTH` and is retried later. The token is also kept in the platform's secret
+   * store for background sync (see {@link PosSyncPlugin.open}).
    *
    * @since 0.1.0
    */

@@ -186,6 +186,7 @@ pub struct StatusResponse {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Resolution {
     /// The device's version replaces the server's.
     KeepLocal,

@@ -8,6 +8,7 @@ use std::str::FromStr;
 /// The kinds of data the engine syncs. The declaration order is the sync priority order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum EntityType {
     Sale,
     StockAdjustment,

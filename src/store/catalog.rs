@@ -7,13 +7,17 @@ use crate::model::EntityType;
 use crate::protocol::ServerRecord;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Product {
     pub id: String,
     pub sku: Option<String>,
     pub barcode: Option<String>,
     pub name: String,
     /// The whole product document as the server sent it.
+    #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     pub version: i64,
 }
@@ -74,12 +78,17 @@ pub fn search_products(conn: &Connection, query: &str, limit: u32) -> Result<Vec
         "SELECT p.id, p.sku, p.barcode, p.name, p.payload, p.version FROM products_fts f \
          JOIN products p ON p.pk = f.rowid WHERE products_fts MATCH ?1 LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![fts, limit.min(1000)], product_from_row)?;
+    let rows = stmt.query_map(
+        params![fts, limit.min(super::MAX_LIST_LIMIT as u32)],
+        product_from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Where a product's current price came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum PriceSource {
     /// A price list entry valid now.
     PriceList,
@@ -87,7 +96,9 @@ pub enum PriceSource {
     Catalog,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Price {
     pub product_id: String,
     /// In minor units (cents).

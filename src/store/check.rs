@@ -7,6 +7,8 @@ use crate::protocol::payload_checksum;
 use rusqlite::Connection;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct IntegrityReport {
     /// No problems found (warnings do not count).
     pub ok: bool,

@@ -6,6 +6,8 @@ use crate::model::EntityType;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Conflict {
     /// The server's conflict id, passed to `resolve_conflict`.
     pub conflict_id: String,
@@ -13,11 +15,20 @@ pub struct Conflict {
     pub entity_type: EntityType,
     pub entity_id: String,
     /// The device's version of the record.
+    #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub local_json: String,
     /// The server's version (`null` when the server deleted it).
+    #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject | null"))]
     pub server_json: String,
     pub server_version: i64,
+    /// Hybrid logical clock timestamps of both versions.
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub local_hlc: i64,
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub server_hlc: i64,
     /// Why it needs a person, in words.
     pub reason: String,

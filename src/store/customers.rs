@@ -10,18 +10,25 @@ use crate::store::queue::{self, NewChange};
 use crate::store::state;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Customer {
     pub id: String,
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
     /// The whole customer document.
+    #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     /// The server version this device last agreed on (0: never synced).
     pub version: i64,
     /// A local edit is waiting to be uploaded (or for conflict review).
     pub pending_upload: bool,
+    /// Hybrid logical clock timestamp of the last edit.
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub updated_hlc: i64,
 }
 
@@ -163,7 +170,10 @@ pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Customer
         "SELECT {CUSTOMER_COLUMNS} FROM customers_fts f JOIN customers c ON c.pk = f.rowid \
          WHERE customers_fts MATCH ?1 LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![fts, limit.min(1000)], customer_from_row)?;
+    let rows = stmt.query_map(
+        params![fts, limit.min(super::MAX_LIST_LIMIT as u32)],
+        customer_from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

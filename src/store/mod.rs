@@ -20,8 +20,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The most rows one search or list call returns, whatever `limit` the app asks for (the
+/// plugin refuses a larger one; the bindings get this many).
+pub const MAX_LIST_LIMIT: i64 = 1000;
+
 /// How hard a commit works to survive power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Durability {
     /// `synchronous=FULL`: a committed sale survives power loss (the default for tills).
     Full,

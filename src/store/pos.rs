@@ -10,7 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
 /// What the till gets back from recording a sale.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SaleReceipt {
     pub sale_id: String,
     /// `STORE-REGISTER-000042`: gapless per device, unique across tills.
@@ -18,6 +20,8 @@ pub struct SaleReceipt {
     /// The queued change carrying this sale to the server.
     pub change_id: String,
     /// Hybrid logical clock timestamp of the sale.
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub hlc: i64,
 }
 
@@ -132,10 +136,15 @@ fn same_sale_or_error(
 }
 
 /// A recorded sale as the app reads it back.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Sale {
     pub sale_id: String,
     pub receipt_number: String,
+    /// The sale document, with the receipt number added by the engine.
+    #[serde(serialize_with = "crate::bridge::wire::json_text")]
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub json: String,
     pub created_at_ms: i64,
 }
@@ -155,10 +164,14 @@ pub fn get_sale(conn: &Connection, id: &str) -> Result<Option<Sale>> {
 }
 
 /// A queued stock adjustment.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChangeRef {
     pub entity_id: String,
     pub change_id: String,
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub hlc: i64,
 }
 

@@ -430,6 +430,8 @@ pub fn next_retry_at(conn: &Connection) -> Result<Option<i64>> {
 
 /// Counts of one entity type in the queue.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EntityQueueCounts {
     pub entity_type: EntityType,
     pub pending: i64,
@@ -442,6 +444,7 @@ pub struct EntityQueueCounts {
 /// What the app's sync indicator shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum QueueHealth {
     Ok,
     Warning,
@@ -449,16 +452,24 @@ pub enum QueueHealth {
 }
 
 /// When the queue counts as unhealthy. Defaults suit a till that syncs every few minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, uniffi::Record,
+)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HealthThresholds {
     #[uniffi(default = 500)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub warning_pending: i64,
     #[uniffi(default = 5000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub critical_pending: i64,
     /// Oldest unsynced change older than this (ms): warning.
     #[uniffi(default = 3_600_000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub warning_age_ms: i64,
     #[uniffi(default = 86_400_000)]
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     pub critical_age_ms: i64,
 }
 
@@ -474,6 +485,8 @@ impl Default for HealthThresholds {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct QueueStats {
     pub pending: i64,
     pub syncing: i64,

@@ -9,17 +9,26 @@ use crate::store::history;
 
 pub use crate::store::check::IntegrityReport;
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EntityConsistency {
     pub entity_type: EntityType,
     pub local_count: i64,
     pub server_count: i64,
+    /// Wrapping 64-bit checksums.
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub local_checksum: i64,
+    #[serde(serialize_with = "crate::bridge::wire::int64_text")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub server_checksum: i64,
     pub in_sync: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConsistencyReport {
     pub checked_at_ms: i64,
     pub entities: Vec<EntityConsistency>,

@@ -31,7 +31,9 @@ pub trait SyncStatusListener: Send + Sync {
     fn on_conflict(&self, conflict: Conflict);
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum SyncPhase {
     Idle,
     Uploading,
@@ -44,7 +46,9 @@ pub enum SyncPhase {
     Error,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub phase: SyncPhase,
     /// The entity type being synced, while uploading or downloading.

@@ -52,7 +52,9 @@ impl SyncReason {
 }
 
 /// How a cycle ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum SyncOutcome {
     /// Everything due was synced.
     Completed,
@@ -73,7 +75,9 @@ pub enum SyncOutcome {
 }
 
 /// What one cycle did. WorkManager and BGTaskScheduler map it to success / retry.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncReport {
     pub run_id: String,
     pub outcome: SyncOutcome,

@@ -3,7 +3,8 @@
 // application(_:didFinishLaunchingWithOptions:) returns, on every launch, so the app's
 // AppDelegate calls `PosSyncBackground.register(...)`; the web app's enableBackgroundSync
 // then submits the requests. A background launch runs without the web view: the engine is
-// opened from the plugin's saved state (the last open configuration and token).
+// opened from the bridge's saved state (the last open configuration; the key and the token
+// from the Keychain).
 //
 // Compiled only where BackgroundTasks exists; unverified on Linux.
 
@@ -33,25 +34,18 @@ public enum PosSyncBackground {
     /// `processing`). Returns false if iOS refused a registration.
     @discardableResult
     public static func register(appRefreshIdentifier: String, processingIdentifier: String) -> Bool {
-        let state = PluginState(directory: PluginPaths.dataDirectory())
+        let bridge = PluginHost.bridge()
         var policy = BackgroundSyncPolicy()
-        if let minutes = state.backgroundIntervalMinutes() {
+        if let minutes = bridge.savedBackgroundIntervalMinutes() {
             policy.appRefreshInterval = TimeInterval(minutes * 60)
         }
         let tasks = PosSyncBackgroundTasks(
             appRefreshIdentifier: appRefreshIdentifier, processingIdentifier: processingIdentifier,
             policy: policy
         ) {
-            guard let config = try state.config() else { throw NotOpen() }
+            guard let config = try bridge.savedConfig() else { throw NotOpenedYet() }
             let engine = try SyncEngine.open(config: config)
-            if config.serverUrl != nil {
-                try engine.setTokenProvider { _ in
-                    guard let token = state.token() else {
-                        throw TokenBroker.NoToken(description: "no token saved: open the app to sign in")
-                    }
-                    return token
-                }
-            }
+            try bridge.serveTokens(engine: engine)
             return engine
         }
         registered.tasks = tasks
@@ -59,10 +53,14 @@ public enum PosSyncBackground {
     }
 }
 
+/// A background launch before the web app ever opened the engine.
+struct NotOpenedYet: Error, CustomStringConvertible {
+    var description: String { "the web app has not opened the engine yet" }
+}
+
 struct AppleBackgroundSync: BackgroundScheduling {
     func enable(intervalMinutes: Int64) throws -> Int64 {
         guard let tasks = PosSyncBackground.tasks else { throw BackgroundNotRegistered() }
-        PluginState(directory: PluginPaths.dataDirectory()).saveBackgroundInterval(intervalMinutes)
         tasks.schedule()
         return Int64(tasks.coordinator.policy.appRefreshInterval / 60)
     }

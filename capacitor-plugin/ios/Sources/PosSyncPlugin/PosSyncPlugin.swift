@@ -1,7 +1,7 @@
-// The Capacitor side of PosSync on iOS. Thin on purpose: every method hands the call's
-// arguments to PluginCore (plain Swift, type-checked and run on Linux) in a Task, off the
-// caller's thread, and settles the call with resolve or reject(message, code). Engine events
-// reach the web app through notifyListeners (syncStatus, conflict, tokenRequested).
+// The Capacitor side of PosSync on iOS: a forwarder. The TypeScript client sends every method
+// through the one `call` method as `{ method, args }` (the arguments as JSON text); the Rust
+// bridge (PosSync.PluginBridge) does the rest, see docs/architecture.md, "The plugin bridge".
+// Engine events reach the web app through notifyListeners as `{ data: JSON text }`.
 //
 // Not compiled on Linux (Capacitor is an iOS framework): this file is unverified here.
 
@@ -13,64 +13,35 @@ import PosSync
 public class PosSyncPlugin: CAPPlugin, CAPBridgedPlugin {
     public let identifier = "PosSyncPlugin"
     public let jsName = "PosSync"
-    public let pluginMethods: [CAPPluginMethod] = PluginCore.methods.map {
-        CAPPluginMethod(name: $0, returnType: CAPPluginReturnPromise)
-    }
+    public let pluginMethods: [CAPPluginMethod] = [
+        CAPPluginMethod(name: "call", returnType: CAPPluginReturnPromise)
+    ]
 
-    private var core: PluginCore!
+    private var bridge: PluginBridge!
 
     override public func load() {
-        core = PluginCore(
-            dataDirectory: PluginPaths.dataDirectory(),
-            scheduler: AppleBackgroundSync(),
-            emit: { [weak self] event, data in self?.notifyListeners(event, data: data) },
+        bridge = PluginHost.bridge(
+            emit: { [weak self] event, data in self?.notifyListeners(event, data: ["data": data]) },
             hasListeners: { [weak self] event in self?.hasListeners(event) ?? false })
     }
 
-    private func run(_ method: String, _ call: CAPPluginCall) {
-        let args = (call.options as? [String: Any]) ?? [:]
-        let core = self.core!
+    @objc func call(_ call: CAPPluginCall) {
+        guard let method = call.getString("method") else {
+            call.reject("a call without a method", "INVALID_ARGUMENT")
+            return
+        }
+        let args = call.getString("args") ?? "{}"
+        let bridge = self.bridge!
+        // Off Capacitor's thread: a slow call must not stall the other plugins.
         Task.detached {
-            do {
-                if let result = try await core.call(method, args) {
-                    call.resolve(result)
-                } else {
-                    call.resolve()
-                }
-            } catch {
-                let e = JSError.of(error)
-                call.reject(e.message, e.code)
+            switch await bridge.forward(method: method, argsJson: args) {
+            case .success(let result):
+                call.resolve(["result": result])
+            case .failure(let e):
+                let details = e.detailsJson
+                    .flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                call.reject(e.message, e.code, nil, details)
             }
         }
     }
-
-    @objc func open(_ call: CAPPluginCall) { run("open", call) }
-    @objc func close(_ call: CAPPluginCall) { run("close", call) }
-    @objc func setToken(_ call: CAPPluginCall) { run("setToken", call) }
-    @objc func recordSale(_ call: CAPPluginCall) { run("recordSale", call) }
-    @objc func recordStockAdjustment(_ call: CAPPluginCall) { run("recordStockAdjustment", call) }
-    @objc func getSale(_ call: CAPPluginCall) { run("getSale", call) }
-    @objc func productByBarcode(_ call: CAPPluginCall) { run("productByBarcode", call) }
-    @objc func productBySku(_ call: CAPPluginCall) { run("productBySku", call) }
-    @objc func productById(_ call: CAPPluginCall) { run("productById", call) }
-    @objc func searchProducts(_ call: CAPPluginCall) { run("searchProducts", call) }
-    @objc func currentPrice(_ call: CAPPluginCall) { run("currentPrice", call) }
-    @objc func createCustomer(_ call: CAPPluginCall) { run("createCustomer", call) }
-    @objc func updateCustomer(_ call: CAPPluginCall) { run("updateCustomer", call) }
-    @objc func getCustomer(_ call: CAPPluginCall) { run("getCustomer", call) }
-    @objc func searchCustomers(_ call: CAPPluginCall) { run("searchCustomers", call) }
-    @objc func syncNow(_ call: CAPPluginCall) { run("syncNow", call) }
-    @objc func getStatus(_ call: CAPPluginCall) { run("getStatus", call) }
-    @objc func getQueueStats(_ call: CAPPluginCall) { run("getQueueStats", call) }
-    @objc func retryFailedNow(_ call: CAPPluginCall) { run("retryFailedNow", call) }
-    @objc func listConflicts(_ call: CAPPluginCall) { run("listConflicts", call) }
-    @objc func resolveConflict(_ call: CAPPluginCall) { run("resolveConflict", call) }
-    @objc func checkConsistency(_ call: CAPPluginCall) { run("checkConsistency", call) }
-    @objc func integrityCheck(_ call: CAPPluginCall) { run("integrityCheck", call) }
-    @objc func setNetworkAvailable(_ call: CAPPluginCall) { run("setNetworkAvailable", call) }
-    @objc func startAutoSync(_ call: CAPPluginCall) { run("startAutoSync", call) }
-    @objc func stopAutoSync(_ call: CAPPluginCall) { run("stopAutoSync", call) }
-    @objc func cancelSync(_ call: CAPPluginCall) { run("cancelSync", call) }
-    @objc func enableBackgroundSync(_ call: CAPPluginCall) { run("enableBackgroundSync", call) }
-    @objc func disableBackgroundSync(_ call: CAPPluginCall) { run("disableBackgroundSync", call) }
 }

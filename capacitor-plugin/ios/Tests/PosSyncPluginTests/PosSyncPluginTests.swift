@@ -6,7 +6,7 @@ import XCTest
 @testable import PosSyncPlugin
 
 final class PosSyncPluginTests: XCTestCase {
-    func testPluginCore() async {
+    func testPluginBridgeHost() async {
         let checks = PluginChecks()
         await checks.runAll()
         XCTAssertEqual(checks.failures, [])

@@ -1,37 +1,36 @@
 package io.possync.capacitor
 
+import android.content.Context
 import com.getcapacitor.JSObject
 import com.getcapacitor.Plugin
 import com.getcapacitor.PluginCall
 import com.getcapacitor.PluginMethod
 import com.getcapacitor.annotation.CapacitorPlugin
+import io.possync.PluginBridge
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
+import java.io.File
 
 /**
- * The Capacitor side of `PosSync` on Android. Thin on purpose: every method hands the call's
- * arguments to [PluginCore] on a coroutine (Dispatchers.IO; never the caller's thread) and
- * settles the call through [CallRunner]. Engine events reach the web app through
- * `notifyListeners` (`syncStatus`, `conflict`, `tokenRequested`); `addListener` and
- * `removeAllListeners` are Capacitor's own.
+ * The Capacitor side of `PosSync` on Android: a forwarder. The TypeScript client sends every
+ * method through the one `call` method, and the Rust bridge (io.possync.PluginBridge) does the
+ * rest; see docs/architecture.md, "The plugin bridge". Engine events reach the web app through
+ * `notifyListeners` as `{ data: JSON text }`.
  */
 @CapacitorPlugin(name = "PosSync")
 class PosSyncPlugin : Plugin() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
-    private val runner = CallRunner(scope)
-    private lateinit var core: PluginCore
+    private lateinit var forwarder: CallForwarder
 
     override fun load() {
-        val app = context.applicationContext
-        core = PluginCore(
-            dataDir = app.noBackupFilesDir,
-            scheduler = AndroidBackgroundSync(app),
-            emit = { event, data -> notifyListeners(event, data) },
+        val bridge = bridge(
+            context.applicationContext,
+            emit = { event, data -> notifyListeners(event, JSObject().put("data", data)) },
             hasListeners = { event -> hasListeners(event) },
-            scope = scope,
         )
+        forwarder = CallForwarder(scope, bridge)
     }
 
     override fun handleOnDestroy() {
@@ -39,94 +38,21 @@ class PosSyncPlugin : Plugin() {
         scope.cancel()
     }
 
-    private fun run(call: PluginCall, block: suspend (JSObject) -> JSObject?) {
-        runner.run(call, block)
+    @PluginMethod
+    fun call(call: PluginCall) {
+        forwarder.forward(call)
     }
 
-    @PluginMethod
-    fun open(call: PluginCall) = run(call) { core.open(it) }
-
-    @PluginMethod
-    fun close(call: PluginCall) = run(call) { core.close() }
-
-    @PluginMethod
-    fun setToken(call: PluginCall) = run(call) { core.setToken(it) }
-
-    @PluginMethod
-    fun recordSale(call: PluginCall) = run(call) { core.recordSale(it) }
-
-    @PluginMethod
-    fun recordStockAdjustment(call: PluginCall) = run(call) { core.recordStockAdjustment(it) }
-
-    @PluginMethod
-    fun getSale(call: PluginCall) = run(call) { core.getSale(it) }
-
-    @PluginMethod
-    fun productByBarcode(call: PluginCall) = run(call) { core.productByBarcode(it) }
-
-    @PluginMethod
-    fun productBySku(call: PluginCall) = run(call) { core.productBySku(it) }
-
-    @PluginMethod
-    fun productById(call: PluginCall) = run(call) { core.productById(it) }
-
-    @PluginMethod
-    fun searchProducts(call: PluginCall) = run(call) { core.searchProducts(it) }
-
-    @PluginMethod
-    fun currentPrice(call: PluginCall) = run(call) { core.currentPrice(it) }
-
-    @PluginMethod
-    fun createCustomer(call: PluginCall) = run(call) { core.createCustomer(it) }
-
-    @PluginMethod
-    fun updateCustomer(call: PluginCall) = run(call) { core.updateCustomer(it) }
-
-    @PluginMethod
-    fun getCustomer(call: PluginCall) = run(call) { core.getCustomer(it) }
-
-    @PluginMethod
-    fun searchCustomers(call: PluginCall) = run(call) { core.searchCustomers(it) }
-
-    @PluginMethod
-    fun syncNow(call: PluginCall) = run(call) { core.syncNow() }
-
-    @PluginMethod
-    fun getStatus(call: PluginCall) = run(call) { core.getStatus() }
-
-    @PluginMethod
-    fun getQueueStats(call: PluginCall) = run(call) { core.getQueueStats() }
-
-    @PluginMethod
-    fun retryFailedNow(call: PluginCall) = run(call) { core.retryFailedNow() }
-
-    @PluginMethod
-    fun listConflicts(call: PluginCall) = run(call) { core.listConflicts() }
-
-    @PluginMethod
-    fun resolveConflict(call: PluginCall) = run(call) { core.resolveConflict(it) }
-
-    @PluginMethod
-    fun checkConsistency(call: PluginCall) = run(call) { core.checkConsistency() }
-
-    @PluginMethod
-    fun integrityCheck(call: PluginCall) = run(call) { core.integrityCheck() }
-
-    @PluginMethod
-    fun setNetworkAvailable(call: PluginCall) = run(call) { core.setNetworkAvailable(it) }
-
-    @PluginMethod
-    fun startAutoSync(call: PluginCall) = run(call) { core.startAutoSync(it) }
-
-    @PluginMethod
-    fun stopAutoSync(call: PluginCall) = run(call) { core.stopAutoSync() }
-
-    @PluginMethod
-    fun cancelSync(call: PluginCall) = run(call) { core.cancelSync() }
-
-    @PluginMethod
-    fun enableBackgroundSync(call: PluginCall) = run(call) { core.enableBackgroundSync(it) }
-
-    @PluginMethod
-    fun disableBackgroundSync(call: PluginCall) = run(call) { core.disableBackgroundSync() }
+    companion object {
+        /** The bridge on Android: state in noBackupFilesDir, secrets sealed by the AndroidKeyStore. */
+        fun bridge(
+            context: Context,
+            emit: (String, String) -> Unit = { _, _ -> },
+            hasListeners: (String) -> Boolean = { false },
+        ): PluginBridge {
+            val dir = context.noBackupFilesDir
+            val secrets = SecretStore(File(dir, PluginHost.SECRETS_DIR)) { AndroidKeystoreKey.get() }
+            return PluginHost.bridge(PluginHost(dir, secrets, AndroidBackgroundSync(context), emit, hasListeners))
+        }
+    }
 }

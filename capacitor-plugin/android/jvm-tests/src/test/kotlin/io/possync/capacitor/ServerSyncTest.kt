@@ -7,8 +7,9 @@ import kotlin.test.assertEquals
 import kotlin.test.assertTrue
 
 /**
- * The plugin against the reference server: the web app's token round trip (`tokenRequested`
- * event → `setToken`), a synced sale, and the network-only calls.
+ * The plugin against the reference server, through the forwarder and the Rust bridge: the web
+ * app's token round trip (`tokenRequested` event → `setToken`), a synced sale, and the
+ * network-only calls.
  */
 class ServerSyncTest {
     private val server = ReferenceServer(mapOf("good-token" to ("d1" to "S1")))
@@ -22,10 +23,10 @@ class ServerSyncTest {
 
     /** A plugin whose web app answers every token request with [answer] (null: no listener). */
     private fun plugin(answer: String?): Harness = Harness(
-        listening = setOfNotNull(PluginCore.SYNC_STATUS, PluginCore.CONFLICT, PluginCore.TOKEN_REQUESTED.takeIf { answer != null }),
+        listening = setOfNotNull("syncStatus", "conflict", "tokenRequested".takeIf { answer != null }),
         onEvent = { h, event, _ ->
             // The web app answers on its own thread, as setToken arrives through the bridge.
-            if (event == PluginCore.TOKEN_REQUESTED) Thread { h.call(js("token" to answer)) { setToken(it) }.ok() }.start()
+            if (event == "tokenRequested") Thread { h.call("setToken", js("token" to answer)).ok() }.start()
         },
     ).also { harnesses += it }
 
@@ -36,37 +37,35 @@ class ServerSyncTest {
     fun `the first sync asks the web app for a token and uploads the sale`() {
         val h = plugin(answer = "good-token")
         h.openOnline()
-        h.call(js("saleJson" to saleJson("s1"))) { recordSale(it) }.ok()
-        val report = h.call { syncNow() }.ok()
+        h.call("recordSale", js("sale" to sale("s1"))).ok()
+        val report = h.call("syncNow").okObject()
         assertEquals("completed", report.getString("outcome"), report.toString())
         assertEquals(1, report.getInt("uploaded"))
-        assertEquals(false, h.eventsNamed(PluginCore.TOKEN_REQUESTED).first().getBoolean("refresh"))
-        assertEquals(0, h.call { getQueueStats() }.ok().getInt("pending"))
-        h.awaitEvent(PluginCore.SYNC_STATUS) { it.get("lastSyncAtMs") != JSONObject.NULL }
+        assertEquals(false, h.eventsNamed("tokenRequested").first().getBoolean("refresh"))
+        assertEquals(0, h.call("getQueueStats").okObject().getInt("pending"))
+        h.awaitEvent("syncStatus") { it.get("lastSyncAtMs") != JSONObject.NULL }
     }
 
     @Test
     fun `a refused token is refreshed through the web app`() {
         val h = plugin(answer = "good-token")
         h.openOnline("authToken" to "expired-token")
-        h.call(js("saleJson" to saleJson("s1"))) { recordSale(it) }.ok()
-        val report = h.call { syncNow() }.ok()
+        h.call("recordSale", js("sale" to sale("s1"))).ok()
+        val report = h.call("syncNow").okObject()
         assertEquals("completed", report.getString("outcome"), report.toString())
-        assertEquals(listOf(true), h.eventsNamed(PluginCore.TOKEN_REQUESTED).map { it.getBoolean("refresh") })
+        assertEquals(listOf(true), h.eventsNamed("tokenRequested").map { it.getBoolean("refresh") })
     }
 
     @Test
     fun `a refused token with nobody to refresh it fails the sync as an auth error`() {
         val h = plugin(answer = null)
         h.openOnline("authToken" to "expired-token")
-        h.call(js("saleJson" to saleJson("s1"))) { recordSale(it) }.ok()
-        val report = h.call { syncNow() }.ok()
+        h.call("recordSale", js("sale" to sale("s1"))).ok()
+        val report = h.call("syncNow").okObject()
         assertEquals("auth_error", report.getString("outcome"), report.toString())
         assertEquals(1, report.getInt("remaining"))
-        // setToken fixes it for the next sync: the batch the server refused was not an
-        // attempt, so the change is due again at once.
-        h.call(js("token" to "good-token")) { setToken(it) }.ok()
-        val retried = h.call { syncNow() }.ok()
+        h.call("setToken", js("token" to "good-token")).ok()
+        val retried = h.call("syncNow").okObject()
         assertEquals(1, retried.getInt("uploaded"), retried.toString())
     }
 
@@ -74,13 +73,13 @@ class ServerSyncTest {
     fun `consistency check and conflict resolution reach the server`() {
         val h = plugin(answer = null)
         h.openOnline("authToken" to "good-token")
-        val report = h.call { checkConsistency() }.ok()
+        val report = h.call("checkConsistency").okObject()
         assertEquals(true, report.getBoolean("consistent"), report.toString())
         val entity = report.getJSONArray("entities").getJSONObject(0)
         assertTrue(entity.get("localChecksum") is String)
-        val missing = h.call(js("conflictId" to "nope", "resolution" to "keep_server")) { resolveConflict(it) }
+        val missing = h.call("resolveConflict", js("conflictId" to "nope", "resolution" to "keep_server"))
         assertEquals("NOT_FOUND", missing.code, missing.toString())
-        h.call(js("intervalMs" to 60_000)) { startAutoSync(it) }.ok()
-        assertTrue(h.core.engine().isAutoSyncRunning)
+        h.call("startAutoSync", js("intervalMs" to 60_000)).ok()
+        h.call("stopAutoSync").ok()
     }
 }

@@ -4,6 +4,8 @@ import com.getcapacitor.JSObject
 import com.getcapacitor.MessageHandler
 import com.getcapacitor.PluginCall
 import com.getcapacitor.PluginResult
+import io.possync.EngineHolder
+import io.possync.PluginBridge
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -17,45 +19,23 @@ import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.TimeUnit
-
-/** capacitor-plugin/, and the files the tests share with the TypeScript side. */
-object PluginFiles {
-    val dir = File(System.getProperty("possync.plugin.dir") ?: error("possync.plugin.dir is not set (run scripts/test-plugin.sh)"))
-    val rules: JSONObject by lazy { JSONObject(File(dir, "bridge-rules.json").readText()) }
-
-    /** The engine's records as scripts/uniffi-schema.mjs read them from the bindings. */
-    val schema: JSONObject by lazy {
-        val file = File(dir, "build/uniffi-schema.json")
-        check(file.exists()) { "$file is missing: run `npm run schema` in capacitor-plugin (scripts/test-plugin.sh does)" }
-        JSONObject(file.readText())
-    }
-}
+import javax.crypto.KeyGenerator
+import javax.crypto.SecretKey
 
 /** How a call settled, as the web view receives it (PluginResult's JSON). */
 data class Settled(val data: JSONObject?, val error: JSONObject?) {
     val code: String? get() = error?.optString("code")
     val message: String? get() = error?.optString("message")
+    val details: JSONObject? get() = error?.optJSONObject("data")
 
-    fun ok(): JSONObject {
+    /** The bridge's result (`{ result: JSON text }`), parsed; null for `null`. */
+    fun ok(): JSONObject? {
         check(error == null) { "the call was rejected: $error" }
-        return data ?: JSONObject()
+        val text = checkNotNull(data).getString("result")
+        return if (text == "null") null else JSONObject(text)
     }
-}
 
-/** Runs [block] the way PosSyncPlugin does (a real PluginCall through CallRunner) and waits. */
-fun CallRunner.settle(args: JSObject = JSObject(), block: suspend (JSObject) -> JSObject?): Settled = runBlocking {
-    val done = CompletableDeferred<Settled>()
-    val handler = object : MessageHandler() {
-        override fun sendResponseMessage(call: PluginCall, successResult: PluginResult?, errorResult: PluginResult?) {
-            done.complete(
-                Settled(successResult?.let { JSONObject(it.toString()) }, errorResult?.let { JSONObject(it.toString()) }),
-            )
-        }
-    }
-    // The web view sends JSON: the call's data is parsed from text, as Capacitor does.
-    val call = PluginCall(handler, "PosSync", "cb-1", "test", JSObject(args.toString()))
-    run(call, block)
-    withTimeout(30_000) { done.await() }
+    fun okObject(): JSONObject = checkNotNull(ok()) { "the call answered null" }
 }
 
 /** Records what the plugin asked the OS scheduler. */
@@ -73,37 +53,56 @@ class RecordingScheduler : BackgroundScheduler {
     }
 }
 
-/** A PluginCore as PosSyncPlugin builds it, with the events it emits recorded. */
+/** An AES key held in memory: the JVM's stand-in for the AndroidKeyStore's. */
+fun memoryKey(): SecretKey = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
+
+/**
+ * The plugin as PosSyncPlugin builds it (PluginHost, the Rust bridge, CallForwarder), with
+ * Capacitor's real PluginCall, the events it emits recorded, and secrets sealed under [key].
+ */
 class Harness(
     val dir: Path = Files.createTempDirectory("pos-sync-plugin"),
-    listening: Set<String> = setOf(PluginCore.SYNC_STATUS, PluginCore.CONFLICT),
-    tokenTimeoutMs: Long = 5_000,
+    listening: Set<String> = setOf("syncStatus", "conflict"),
+    val key: SecretKey = memoryKey(),
     /** Called on the engine's thread for each event, after it is recorded. */
     private val onEvent: (Harness, String, JSONObject) -> Unit = { _, _, _ -> },
 ) : AutoCloseable {
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
-    val runner = CallRunner(scope)
     val scheduler = RecordingScheduler()
     val events = CopyOnWriteArrayList<Pair<String, JSONObject>>()
-    val core = PluginCore(
-        dataDir = dir.toFile(),
-        scheduler = scheduler,
-        emit = { event, data ->
-            val json = JSONObject(data.toString())
-            events += event to json
-            onEvent(this, event, json)
-        },
-        hasListeners = { it in listening },
-        scope = scope,
-        tokenTimeoutMs = tokenTimeoutMs,
+    val secrets = SecretStore(dir.resolve(PluginHost.SECRETS_DIR).toFile()) { key }
+    val bridge: PluginBridge = PluginHost.bridge(
+        PluginHost(
+            dataDir = dir.toFile(),
+            secrets = secrets,
+            scheduler = scheduler,
+            // What notifyListeners sends the web view: { data: JSON text }.
+            emit = { event, data ->
+                val json = JSONObject(data)
+                events += event to json
+                onEvent(this, event, json)
+            },
+            hasListeners = { it in listening },
+        ),
     )
+    val forwarder = CallForwarder(scope, bridge)
 
-    fun call(args: JSObject = JSObject(), block: suspend PluginCore.(JSObject) -> JSObject?): Settled =
-        runner.settle(args) { core.block(it) }
+    /** `PosSync.<method>(args)` as the TypeScript client sends it. */
+    fun call(method: String, args: JSONObject = JSONObject()): Settled = runBlocking {
+        val done = CompletableDeferred<Settled>()
+        val handler = object : MessageHandler() {
+            override fun sendResponseMessage(call: PluginCall, successResult: PluginResult?, errorResult: PluginResult?) {
+                done.complete(Settled(successResult?.let { JSONObject(it.toString()) }, errorResult?.let { JSONObject(it.toString()) }))
+            }
+        }
+        // The web view sends JSON: the call's data is parsed from text, as Capacitor does.
+        val data = JSObject(JSONObject().put("method", method).put("args", args.toString()).toString())
+        forwarder.forward(PluginCall(handler, "PosSync", "cb-1", "call", data))
+        withTimeout(30_000) { done.await() }
+    }
 
-    fun open(vararg extra: Pair<String, Any?>): JSONObject = call(
-        js("storeId" to "S1", "registerId" to "R1", "deviceId" to "d1", *extra),
-    ) { open(it) }.ok()
+    fun open(vararg extra: Pair<String, Any?>): JSONObject =
+        call("open", js("storeId" to "S1", "registerId" to "R1", "deviceId" to "d1", *extra)).okObject()
 
     fun eventsNamed(name: String): List<JSONObject> = events.filter { it.first == name }.map { it.second }
 
@@ -116,21 +115,30 @@ class Harness(
         throw AssertionError("no '$name' event matched within $timeoutMs ms; saw ${events.map { it.first }}")
     }
 
+    /** Every file under the data directory, as bytes decoded leniently: for secret scans. */
+    fun everyFileText(): String = dir.toFile().walkTopDown().filter { it.isFile }
+        .joinToString("\n") { String(it.readBytes(), Charsets.ISO_8859_1) }
+
     override fun close() {
-        runCatching { core.close() }
+        runCatching { call("close") }
+        EngineHolder.reset()
         scope.cancel()
+        bridge.close()
     }
 }
 
-/** A JSObject from pairs (null values become JSON null). */
-fun js(vararg pairs: Pair<String, Any?>): JSObject {
-    val o = JSObject()
+/** A JSON object from pairs (null values become JSON null). */
+fun js(vararg pairs: Pair<String, Any?>): JSONObject {
+    val o = JSONObject()
     for ((k, v) in pairs) o.put(k, v ?: JSONObject.NULL)
     return o
 }
 
-fun saleJson(id: String, productId: String = "p1", quantity: Int = 1): String =
-    """{"id":"$id","lines":[{"product_id":"$productId","quantity":$quantity,"unit_price":250}],"total":${250 * quantity}}"""
+fun sale(id: String, productId: String = "p1", quantity: Int = 1): JSONObject = JSONObject(
+    """{"id":"$id","lines":[{"product_id":"$productId","quantity":$quantity,"unit_price":250}],"total":${250 * quantity}}""",
+)
+
+fun saleJson(id: String, productId: String = "p1", quantity: Int = 1): String = sale(id, productId, quantity).toString()
 
 /** The reference server as a child process on 127.0.0.1:0 (in-memory database). */
 class ReferenceServer(tokens: Map<String, Pair<String, String>>) : AutoCloseable {
