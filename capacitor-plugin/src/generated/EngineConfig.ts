@@ -9,6 +9,7 @@ import type { HealthThresholds } from "./HealthThresholds";
 export interface EngineConfig { 
 /**
  * The device database file (created if missing), or `:memory:` for a throwaway one.
+ * Optional through the plugin, which resolves it in the app's data directory.
  */
 databasePath?: string, 
 /**
