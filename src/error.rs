@@ -261,25 +261,73 @@ impl From<rusqlite::Error> for PosSyncError {
     }
 }
 
+/// The `code` of every error a call can fail with: in the bindings (`PosSyncError::code()`),
+/// the CLI's JSON and the Capacitor plugin (TypeScript's `PosSyncErrorCode` is generated from
+/// this list). The engine's errors have the first thirteen (documented on `PosSyncError`'s
+/// variants); the plugin adds its own four. Bad arguments are `INVALID_INPUT`, naming the
+/// offending option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS, strum::EnumIter),
+    ts(rename = "PosSyncErrorCode")
+)]
+pub enum ErrorCode {
+    InvalidInput,
+    PayloadTooLarge,
+    NotFound,
+    Database,
+    StorageFull,
+    SchemaTooNew,
+    Network,
+    Auth,
+    Server,
+    Integrity,
+    RateLimited,
+    Cancelled,
+    NotConfigured,
+    /// Plugin: a call other than `open` before `open` (or after `close`).
+    NotOpen,
+    /// Plugin: a method this version of the native plugin does not have.
+    Unimplemented,
+    /// Plugin: no engine on this platform.
+    Unavailable,
+    /// Plugin: an unexpected failure of the plugin itself (a bug: please report it).
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 impl PosSyncError {
-    /// The stable SCREAMING_CASE code of the variant (documented on each variant above), for
-    /// the Capacitor plugin, the CLI's JSON output and the apps' logs.
-    pub fn code(&self) -> &'static str {
+    /// The variant's code (documented on each variant above).
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            PosSyncError::InvalidInput { .. } => "INVALID_INPUT",
-            PosSyncError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            PosSyncError::NotFound { .. } => "NOT_FOUND",
-            PosSyncError::Database { .. } => "DATABASE",
-            PosSyncError::StorageFull { .. } => "STORAGE_FULL",
-            PosSyncError::SchemaTooNew { .. } => "SCHEMA_TOO_NEW",
-            PosSyncError::Network { .. } => "NETWORK",
-            PosSyncError::Auth { .. } => "AUTH",
-            PosSyncError::Server { .. } => "SERVER",
-            PosSyncError::Integrity { .. } => "INTEGRITY",
-            PosSyncError::RateLimited { .. } => "RATE_LIMITED",
-            PosSyncError::Cancelled { .. } => "CANCELLED",
-            PosSyncError::NotConfigured { .. } => "NOT_CONFIGURED",
+            PosSyncError::InvalidInput { .. } => ErrorCode::InvalidInput,
+            PosSyncError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            PosSyncError::NotFound { .. } => ErrorCode::NotFound,
+            PosSyncError::Database { .. } => ErrorCode::Database,
+            PosSyncError::StorageFull { .. } => ErrorCode::StorageFull,
+            PosSyncError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            PosSyncError::Network { .. } => ErrorCode::Network,
+            PosSyncError::Auth { .. } => ErrorCode::Auth,
+            PosSyncError::Server { .. } => ErrorCode::Server,
+            PosSyncError::Integrity { .. } => ErrorCode::Integrity,
+            PosSyncError::RateLimited { .. } => ErrorCode::RateLimited,
+            PosSyncError::Cancelled { .. } => ErrorCode::Cancelled,
+            PosSyncError::NotConfigured { .. } => ErrorCode::NotConfigured,
         }
+    }
+
+    /// The stable SCREAMING_CASE code, for the Capacitor plugin, the CLI's JSON output and
+    /// the apps' logs.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// The message in words (the same text as Display).
@@ -371,6 +419,14 @@ impl PosSyncError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn each_code_is_the_same_string_for_serde_and_for_code() {
+        use strum::IntoEnumIterator;
+        for code in ErrorCode::iter() {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+        }
+    }
 
     #[test]
     fn the_public_error_keeps_the_message_and_carries_the_fields() {

@@ -22,14 +22,16 @@ for m in BackgroundTasks Network os; do
   swiftc -parse-as-library -swift-version 6 -module-name "$m" -emit-module \
     -emit-module-path "$out/stubs/$m.swiftmodule" "$ios/Tests/AppleAPIStubs/$m.swift"
 done
-swiftc -parse-as-library -swift-version 6 -module-name PosSync -emit-module \
+# The PosSync module in Swift 5 mode, as ios/Package.swift builds it (a Swift 6.0.3 crash on
+# UniFFI's async foreign-trait glue; see the comment there).
+swiftc -parse-as-library -swift-version 5 -module-name PosSync -emit-module \
   -emit-module-path "$out/stubs/PosSync.swiftmodule" -I "$out/stubs" -I "$ios/build/ffi/PosSyncFFI" \
   "$ios"/Sources/PosSync/*.swift "$ios"/Sources/PosSync/Generated/*.swift
 # shellcheck disable=SC2086
 swiftc -typecheck -swift-version 5 -warnings-as-errors -I "$out/stubs" -I "$ios/build/ffi/PosSyncFFI" $plain
 echo "swift-checks: the plugin's plain Swift type-checks with the iOS branch (BackgroundTasks stubs)"
 
-swiftc -parse-as-library -swift-version 6 -module-name PosSync -emit-library -emit-module \
+swiftc -parse-as-library -swift-version 5 -module-name PosSync -emit-library -emit-module \
   -emit-module-path "$out/PosSync.swiftmodule" -I "$ios/build/ffi/PosSyncFFI" -L "$lib" -lpos_sync \
   -o "$out/libPosSync.so" "$ios"/Sources/PosSync/*.swift "$ios"/Sources/PosSync/Generated/*.swift
 # shellcheck disable=SC2086

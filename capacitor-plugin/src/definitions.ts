@@ -8,6 +8,7 @@ import type { Customer } from './generated/Customer';
 import type { EngineConfig } from './generated/EngineConfig';
 import type { IntegrityReport } from './generated/IntegrityReport';
 import type { OpenResult } from './generated/OpenResult';
+import type { PosSyncErrorCode } from './generated/PosSyncErrorCode';
 import type { Price } from './generated/Price';
 import type { Product } from './generated/Product';
 import type { QueueStats } from './generated/QueueStats';
@@ -47,6 +48,7 @@ export type { EntityType } from './generated/EntityType';
 export type { HealthThresholds } from './generated/HealthThresholds';
 export type { IntegrityReport } from './generated/IntegrityReport';
 export type { OpenResult } from './generated/OpenResult';
+export type { PosSyncErrorCode } from './generated/PosSyncErrorCode';
 export type { Price } from './generated/Price';
 export type { PriceSource } from './generated/PriceSource';
 export type { Product } from './generated/Product';
@@ -62,36 +64,6 @@ export type { SyncStatus } from './generated/SyncStatus';
 export type { TokenRequest } from './generated/TokenRequest';
 
 // ------------------------------------------------------------------------------- errors
-
-/**
- * The `code` of every error the plugin rejects with: the engine's (one per Rust
- * `PosSyncError` variant; the Rust test `bridge` checks this list against them) and the
- * plugin's own:
- * - `NOT_OPEN`: a call other than {@link PosSyncPlugin.open} before `open` (or after `close`);
- * - `UNIMPLEMENTED`: a method this version of the native plugin does not have;
- * - `UNAVAILABLE`: called in a browser, where there is no engine;
- * - `INTERNAL`: an unexpected failure of the plugin itself (a bug: please report it).
- *
- * Bad arguments reject with `INVALID_INPUT`, naming the offending option.
- */
-export type PosSyncErrorCode =
-  | 'INVALID_INPUT'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'NOT_FOUND'
-  | 'DATABASE'
-  | 'STORAGE_FULL'
-  | 'SCHEMA_TOO_NEW'
-  | 'NETWORK'
-  | 'AUTH'
-  | 'SERVER'
-  | 'INTEGRITY'
-  | 'RATE_LIMITED'
-  | 'CANCELLED'
-  | 'NOT_CONFIGURED'
-  | 'NOT_OPEN'
-  | 'UNIMPLEMENTED'
-  | 'UNAVAILABLE'
-  | 'INTERNAL';
 
 /**
  * What every method rejects with: a `CapacitorException` whose `code` is a

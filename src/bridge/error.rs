@@ -1,7 +1,7 @@
 //! What a plugin call fails with: the engine's error codes (`PosSyncError::code()`) plus the
 //! bridge's own, a message for people, and the error's fields as JSON for code.
 
-use crate::error::PosSyncError;
+use crate::error::{ErrorCode, PosSyncError};
 use serde_json::Value;
 
 /// A failed plugin call. The TypeScript client rejects with a `CapacitorException` whose
@@ -14,22 +14,10 @@ pub struct BridgeError {
     pub details_json: Option<String>,
 }
 
-/// The bridge's own codes, beside the engine's.
-pub mod codes {
-    /// A call other than `open` before `open` (or after `close`).
-    pub const NOT_OPEN: &str = "NOT_OPEN";
-    /// No plugin method of that name.
-    pub const UNIMPLEMENTED: &str = "UNIMPLEMENTED";
-    /// A failure of the plugin itself (a bug: please report it).
-    pub const INTERNAL: &str = "INTERNAL";
-    /// The engine's code for bad arguments, used by the bridge's own argument checks.
-    pub const INVALID_INPUT: &str = "INVALID_INPUT";
-}
-
 impl BridgeError {
-    pub fn new(code: &str, message: impl Into<String>) -> BridgeError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> BridgeError {
         BridgeError {
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             message: message.into(),
             details_json: None,
         }
@@ -37,18 +25,18 @@ impl BridgeError {
 
     pub(crate) fn not_open() -> BridgeError {
         BridgeError::new(
-            codes::NOT_OPEN,
+            ErrorCode::NotOpen,
             "the engine is not open: call PosSync.open() first",
         )
     }
 
     pub(crate) fn invalid(method: &str, message: impl std::fmt::Display) -> BridgeError {
-        BridgeError::new(codes::INVALID_INPUT, format!("{method}: {message}"))
+        BridgeError::new(ErrorCode::InvalidInput, format!("{method}: {message}"))
     }
 
     pub(crate) fn internal(message: impl std::fmt::Display) -> BridgeError {
         BridgeError::new(
-            codes::INTERNAL,
+            ErrorCode::Internal,
             format!("the pos-sync plugin failed unexpectedly ({message}); please report it"),
         )
     }

@@ -62,7 +62,9 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for HostError {
 impl From<HostError> for BridgeError {
     fn from(e: HostError) -> BridgeError {
         match e {
-            HostError::NotConfigured { .. } => BridgeError::new("NOT_CONFIGURED", e.to_string()),
+            HostError::NotConfigured { .. } => {
+                BridgeError::new(crate::error::ErrorCode::NotConfigured, e.to_string())
+            }
             HostError::Failed { reason } => {
                 BridgeError::internal(format!("the platform: {reason}"))
             }

@@ -3,9 +3,9 @@
 //! argument struct when it takes arguments) and its declaration in the plugin's
 //! `src/definitions.ts`; docs/architecture.md walks through it.
 
-use super::error::codes;
 use super::{BridgeError, PluginBridge};
 use crate::api::{pos_sync_version, EngineConfig, SyncEngine};
+use crate::error::ErrorCode;
 use crate::protocol::Resolution;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -279,7 +279,7 @@ pub(super) async fn call(
             nothing()
         }
         _ => Err(BridgeError::new(
-            codes::UNIMPLEMENTED,
+            ErrorCode::Unimplemented,
             format!("PosSync has no method '{method}'"),
         )),
     }

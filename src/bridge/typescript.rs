@@ -25,6 +25,7 @@ fn export_all(cfg: &Config) {
         T::export_all(cfg).unwrap_or_else(|e| panic!("exporting {}: {e}", T::ident(cfg)));
     }
     one::<EngineConfig>(cfg);
+    one::<crate::error::ErrorCode>(cfg);
     one::<OpenResult>(cfg);
     one::<TokenRequest>(cfg);
     one::<BackgroundSyncInfo>(cfg);
