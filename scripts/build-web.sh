@@ -17,7 +17,10 @@ fi
 locked=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$locked" ]; then
   echo "build-web: installing wasm-bindgen-cli $locked into ~/.cargo/bin (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "$locked"
+  # --locked first (the tool's own lockfile); it fails when the registry lacks a version that
+  # lockfile pins (here: webpki-roots 1.0.11), and then the newest compatible versions are used.
+  cargo install wasm-bindgen-cli --version "$locked" --locked ||
+    cargo install wasm-bindgen-cli --version "$locked"
 fi
 
 CC_wasm32_unknown_unknown=clang cargo build --quiet --profile web --target "$TARGET" -p pos-sync-web

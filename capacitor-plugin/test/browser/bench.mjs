@@ -1,7 +1,8 @@
 // The browser benchmark (make bench → scripts/test-web.sh --bench --full): in one Chromium
 // run, the engine on OPFS beside raw rusqlite on the same OPFS VFS writing the same rows
-// (web/src/bench.rs), and the .wasm size. Prints the rows and writes them to
-// benches/web-results.md, which benches/e2e.rs puts into docs/benchmarks.md.
+// (web/src/bench.rs), and the .wasm size. Prints the rows; with --full it puts them into
+// docs/benchmarks.md as the section "In a browser" (replaced on each run, before "Notes";
+// make bench runs this after benches/e2e.rs has written the rest of the page).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ function product(i) {
 }
 
 function benchStep(page, name, db, rows) {
-  return page.evaluate((n, d, r) => window.posSync.benchmark(n, d, r), name, db, rows);
+  return page.evaluate((n, d, r) => window.posSyncWeb.benchmark(n, d, r), name, db, rows);
 }
 
 export async function bench(full) {
@@ -67,5 +68,18 @@ export async function bench(full) {
   md += `| .wasm size (release, opt-level s, before wasm-opt) | ${(bytes / 1024).toFixed(0)} KiB | | | |\n\n`;
   md += 'The engine\'s sales go through the plugin bridge in the worker (JSON parse, validation, receipt number, canonical JSON, checksum, sale row and queue row in one transaction); the raw baseline inserts the same sale row and queue row in one transaction. The download is `syncNow` against the reference server on loopback (HTTP through the page origin, checksums, pre-images, audit trail, search index); the baseline upserts the same rows 1,000 per transaction. Both sides commit with synchronous=FULL, each commit flushing the OPFS access handle.\n';
   console.log(md);
-  if (full) fs.writeFileSync(path.join(ROOT, 'benches/web-results.md'), md);
+  if (full) writeSection(path.join(ROOT, 'docs/benchmarks.md'), md);
+}
+
+function writeSection(file, section) {
+  const TITLE = '## In a browser (WebAssembly, OPFS)';
+  let page = fs.readFileSync(file, 'utf8');
+  const start = page.indexOf(TITLE);
+  if (start >= 0) {
+    const next = page.indexOf('\n## ', start + TITLE.length);
+    page = page.slice(0, start) + (next >= 0 ? page.slice(next + 1) : '');
+  }
+  const notes = page.indexOf('## Notes');
+  page = notes >= 0 ? `${page.slice(0, notes)}${section}\n${page.slice(notes)}` : `${page.trimEnd()}\n\n${section}`;
+  fs.writeFileSync(file, page);
 }

@@ -1,7 +1,42 @@
 // The browser suite: each step says what it proves. Run by run.mjs (scripts/test-web.sh).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import { ReferenceServer, call, freePort, launch, ok, openOptions, openPage, sale, startOrigin, tmpDir, STORE } from './run.mjs';
+import {
+  ReferenceServer, call, freePort, launch, ok, openOptions, openPage, sale, startOrigin, tmpDir, until, waitReady, within, STORE,
+} from './run.mjs';
+
+const GENERATED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/generated');
+
+/**
+ * The top-level fields of a record type as ts-rs wrote it (src/generated/NAME.ts): the names
+ * that must be there, and the optional ones (`name?:`) that may be left out.
+ */
+function declaredFields(name) {
+  const text = fs.readFileSync(path.join(GENERATED, `${name}.ts`), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const body = text.slice(text.indexOf('{', text.indexOf(`export interface ${name}`)) + 1);
+  const required = [];
+  const optional = [];
+  let depth = 0;
+  for (const m of body.matchAll(/[{}]|(\w+)(\??):/g)) {
+    if (m[0] === '{') depth++;
+    else if (m[0] === '}') depth--;
+    else if (depth === 0) (m[2] ? optional : required).push(m[1]);
+    if (depth < 0) break;
+  }
+  return { required, optional };
+}
+
+/** What the web build answered has exactly the fields the TypeScript contract declares. */
+function assertShape(name, value) {
+  const { required, optional } = declaredFields(name);
+  assert.ok(required.length > 0, `${name}: no fields read from src/generated/${name}.ts`);
+  const keys = Object.keys(value);
+  for (const k of required) assert.ok(keys.includes(k), `${name}: the web build's answer lacks '${k}': ${JSON.stringify(value)}`);
+  for (const k of keys) assert.ok(required.includes(k) || optional.includes(k), `${name}: '${k}' is not declared in src/generated/${name}.ts`);
+}
 
 function step(name) {
   console.log(`browser: ${name}`);
@@ -49,14 +84,20 @@ export async function checks() {
   assert.match(background.err.message, /startAutoSync/);
   assert.equal((await ok(page, 'getQueueStats')).pending, 0, 'refused calls queued nothing');
 
+  step('the answers of the web build have the shapes of the TypeScript contract (src/generated)');
+  assertShape('QueueStats', await ok(page, 'getQueueStats'));
+  assertShape('SyncStatus', await ok(page, 'getStatus'));
+
   step('record 20 sales while the server is down; a sync fails without losing any');
   for (let i = 1; i <= 20; i++) {
     const r = await ok(page, 'recordSale', { sale: sale(i) });
+    if (i === 1) assertShape('SaleReceipt', r);
     assert.match(r.receiptNumber, /^S1-R1-\d{6}$/);
     receipts.set(r.saleId, r.receiptNumber);
   }
   assert.equal(new Set(receipts.values()).size, 20, 'receipt numbers are unique');
   const down = await ok(page, 'syncNow');
+  assertShape('SyncReport', down);
   assert.equal(down.uploaded, 0, JSON.stringify(down));
   assert.ok(down.error, 'the failed sync says why');
 
@@ -68,8 +109,8 @@ export async function checks() {
   await second.close();
 
   step('reload the page: the sales and their receipt numbers are still there');
-  await page.reload();
-  await page.waitForFunction('window.pageReady === true');
+  await within(page.reload(), 30_000, 'the page to reload');
+  await waitReady(page);
   await ok(page, 'open', openOptions(origin.url, { uploadBatchSize: 5 }));
   for (const [id, receipt] of receipts) {
     const { sale: stored } = await ok(page, 'getSale', { saleId: id });
@@ -100,15 +141,16 @@ export async function checks() {
   let onServer = await serverSales(server);
   assert.equal(onServer.size, 21);
   for (const id of receipts.keys()) assert.equal(onServer.get(id), 1, id);
-  const events = await page.evaluate(() => window.statusEvents.map((e) => e.data));
+  const events = await page.evaluate(() => window.statusEvents);
   assert.ok(events.length > 0, 'syncStatus events reach the listener');
-  assert.equal(typeof JSON.parse(events.at(-1)).online, 'boolean', events.at(-1));
+  assert.equal(typeof events.at(-1).online, 'boolean', JSON.stringify(events.at(-1)));
 
   step('kill the browser in the middle of a sync, start it again on the same profile: converge');
   for (let i = 100; i < 300; i++) receipts.set(sale(i).id, (await ok(page, 'recordSale', { sale: sale(i) })).receiptNumber);
   const seen = uploads;
-  void page.evaluate(() => window.posSync.syncNow());
-  while (uploads < seen + 3) await new Promise((r) => setTimeout(r, 5));
+  // Its promise rejects when the browser is killed under it: expected.
+  page.evaluate(() => window.posSync.syncNow()).catch(() => {});
+  await until(() => uploads >= seen + 3, 60_000, 'three upload requests of the sync to be killed');
   browser.process().kill('SIGKILL');
   await once(browser);
   const partial = (await serverSales(server)).size;
@@ -132,9 +174,9 @@ export async function checks() {
 }
 
 function once(browser) {
-  return new Promise((resolve) => {
+  return within(new Promise((resolve) => {
     const child = browser.process();
     if (child.exitCode !== null || child.signalCode) return resolve();
     child.once('exit', resolve);
-  });
+  }), 30_000, 'the killed Chromium to exit');
 }

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PLUGIN = path.resolve(HERE, '../..');
+export const PLUGIN = path.resolve(HERE, '../..');
 const ROOT = path.resolve(PLUGIN, '..');
 const SERVER_BIN = process.env.POS_SYNC_SERVER_BIN ?? path.join(ROOT, 'target/debug/pos-sync-server');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -31,12 +31,33 @@ const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'a
 const PAGE = `<!doctype html><meta charset="utf-8"><title>pos-sync web test</title>
 <script type="importmap">{"imports": {"@capacitor/core": "/capacitor/index.js"}}</script>
 <script type="module">
+  import { createPosSync } from '/plugin/esm/client.js';
   import { PosSyncWeb } from '/plugin/esm/web.js';
-  window.posSync = new PosSyncWeb();
+  // As index.ts wires it: the public API over the web implementation of the native call().
+  window.posSyncWeb = new PosSyncWeb();
+  window.posSync = createPosSync(window.posSyncWeb);
   window.statusEvents = [];
   await window.posSync.addListener('syncStatus', (e) => window.statusEvents.push(e));
   window.pageReady = true;
 </script>`;
+
+/** `promise`, or a failure naming what was awaited once `ms` have passed: the suite fails, never hangs. */
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `condition` every 5 ms until it holds, failing after `ms` with `what`. */
+export async function until(condition, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -58,13 +79,13 @@ export class ReferenceServer {
   async start() {
     this.child = spawn(SERVER_BIN, ['--listen', `127.0.0.1:${this.port}`, '--db', this.db, '--tokens', this.tokens,
       '--admin-token', ADMIN, '--rate-limit', '100000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = await once(this.child.stdout, 'data');
+    const [line] = await within(once(this.child.stdout, 'data'), 30_000, 'the reference server to print its address');
     assert.match(line.toString(), /^http:\/\/127\.0\.0\.1:/);
   }
   async stop() {
     if (!this.child) return;
     this.child.kill('SIGTERM');
-    await once(this.child, 'exit');
+    await within(once(this.child, 'exit'), 30_000, 'the reference server to exit');
     this.child = undefined;
   }
   async admin(route, init = {}) {
@@ -114,27 +135,31 @@ export async function startOrigin(serverPort, onApi = () => {}) {
 
 /** Chromium on a profile that outlives it (OPFS persists in the profile). */
 export async function launch(profile) {
-  return puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: profile,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  // protocolTimeout bounds every page.evaluate (a plugin call that never settles fails the run).
+  return within(puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: profile, protocolTimeout: 60_000,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] }), 60_000, 'Chromium to start');
 }
 
 export async function openPage(browser, url) {
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || process.env.POS_SYNC_WEB_DEBUG) console.log(`  [page] ${m.text()}`); });
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-  await page.goto(url);
-  await page.waitForFunction('window.pageReady === true', { timeout: 30_000 });
+  await page.goto(url, { timeout: 30_000 });
+  await waitReady(page);
   return page;
+}
+
+export async function waitReady(page) {
+  await within(page.waitForFunction('window.pageReady === true', { timeout: 30_000 }), 35_000, 'the test page to load the plugin');
 }
 
 /** A plugin call in the page: `{ ok }` or `{ err: { code, message, data } }`. */
 export function call(page, method, options) {
   return page.evaluate(async (m, o) => {
     try {
-      // A method the plugin does not have goes to the bridge as is (what a native plugin
-      // class would forward), to see the bridge's answer.
-      const f = window.posSync[m] ?? ((opts) => window.posSync.call(m, opts));
-      return { ok: (await f(o)) ?? null };
+      // Any name reaches the bridge as is (the client forwards every method), so a method
+      // the plugin does not have gets the bridge's answer.
+      return { ok: (await window.posSync[m](o)) ?? null };
     } catch (e) {
       return { err: { code: e.code, message: e.message, data: e.data ?? null } };
     }
@@ -142,7 +167,7 @@ export function call(page, method, options) {
 }
 
 export async function ok(page, method, options) {
-  const r = await call(page, method, options);
+  const r = await within(call(page, method, options), 60_000, `the plugin call ${method}`);
   assert.ok(!r.err, `${method}: ${JSON.stringify(r.err)}`);
   return r.ok;
 }
@@ -164,7 +189,9 @@ async function main() {
     return bench(process.argv.includes('--full'));
   }
   const { checks } = await import('./checks.mjs');
-  return checks();
+  await checks();
+  const { viteApp } = await import('./vite-app.mjs');
+  return viteApp();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
