@@ -14,7 +14,7 @@ else
 endif
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust bench-quick test-kotlin test-swift test-plugin fuzz-smoke test-laravel
+test: lint test-rust bench-quick test-kotlin test-swift test-plugin test-web fuzz-smoke test-laravel
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -37,6 +37,17 @@ test-swift:
 ## test-plugin: the Capacitor plugin: npm ci, lint, build (docgen, tsc, rollup), vitest (TypeScript types against the engine's records), the Android plugin's JVM tests
 test-plugin:
 	scripts/test-plugin.sh
+
+.PHONY: test-web bench-web
+
+## test-web: the plugin's web build (the core on WebAssembly, OPFS) in headless Chromium against
+## the reference server; builds the .wasm first (scripts/build-web.sh; docs/web.md)
+test-web:
+	scripts/test-web.sh
+
+## bench-web: the browser benchmark (engine beside raw rusqlite on the same OPFS) in Chromium
+bench-web:
+	scripts/test-web.sh --bench --full
 
 .PHONY: reliability test-reliability-quick fuzz fuzz-smoke test-encryption
 
@@ -74,6 +85,7 @@ bench:
 	$(CARGO) bench --bench local
 	$(CARGO) build --release --lib
 	scripts/bench-laravel.sh $(CARGO) bench --bench e2e -- --write-docs
+	$(MAKE) bench-web
 
 ## bench-quick: the same harness at small sizes in a debug build (under a minute), so it
 ## cannot rot; figures are printed, never judged

@@ -272,6 +272,9 @@ fn init_logging() {
             .with_max_level(log::LevelFilter::Info)
             .with_tag("pos-sync"),
     );
+    // In a browser, log lines go to the worker's console (DevTools).
+    #[cfg(target_arch = "wasm32")]
+    let _ = console_log::init_with_level(log::Level::Info);
 }
 
 #[uniffi::export]
@@ -509,7 +512,9 @@ impl SyncEngine {
     }
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+// The browser build has no tokio runtime: its futures run on the worker's event loop.
+#[cfg_attr(not(target_arch = "wasm32"), uniffi::export(async_runtime = "tokio"))]
+#[cfg_attr(target_arch = "wasm32", uniffi::export)]
 impl SyncEngine {
     /// Syncs now: one full priority-ordered cycle. Joins a cycle already running.
     pub async fn sync_now(&self) -> SyncReport {
@@ -703,6 +708,10 @@ impl SyncEngine {
 fn engine_key(path: &str) -> Option<PathBuf> {
     if path == ":memory:" {
         return None;
+    }
+    // OPFS paths are names in the worker's own pool: there is nothing to canonicalize.
+    if cfg!(target_arch = "wasm32") {
+        return Some(PathBuf::from(path));
     }
     let p = PathBuf::from(path);
     let parent = p

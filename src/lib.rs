@@ -10,6 +10,10 @@ pub mod api;
 pub mod bridge;
 pub mod documents;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod runtime;
+#[cfg(target_arch = "wasm32")]
+#[path = "runtime_wasm.rs"]
 pub mod runtime;
 pub mod store;
 pub mod sync;

@@ -1,9 +1,11 @@
 //! One tokio runtime per process for all network work and the background scheduler, with
-//! a bounded number of threads (a till has few cores and other work to do).
+//! a bounded number of threads (a till has few cores and other work to do). The browser
+//! build has the same functions in `runtime_wasm.rs`.
 
 use crate::error::{Error, Result};
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -60,6 +62,32 @@ impl<T> Drop for OwnedTask<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// A long-lived task (the foreground scheduler), stopped by `abort`.
+pub struct BackgroundTask(tokio::task::JoinHandle<()>);
+
+impl BackgroundTask {
+    pub fn abort(&mut self) {
+        self.0.abort();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
+pub fn spawn_background(work: impl Future<Output = ()> + Send + 'static) -> BackgroundTask {
+    BackgroundTask(runtime().spawn(work))
+}
+
+pub async fn sleep(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}
+
+/// `future`'s output, or `None` once `duration` has passed.
+pub async fn timeout<T>(duration: Duration, future: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(duration, future).await.ok()
 }
 
 /// Runs blocking work (a SQLite transaction) so that the runtime's other tasks keep running:

@@ -21,7 +21,10 @@ use std::time::Duration;
 /// `suspend`, Swift `async`) because getting a fresh token usually means a network call to
 /// the app's login service; the engine waits for it without holding a thread.
 #[uniffi::export(foreign)]
-#[async_trait::async_trait]
+// UniFFI's single-threaded wasm build implements foreign traits with non-`Send` futures (a
+// browser worker has one thread), so the trait's futures are `Send` on native only.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait TokenProvider: Send + Sync {
     /// The current token. `refresh` is true when the server refused the previous one: fetch
     /// a new one (for example from the app's login service) or throw `TokenError`.
@@ -47,7 +50,9 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
 /// A fixed token, for apps that configure one in `EngineConfig::auth_token`.
 pub struct StaticToken(pub String);
 
-#[async_trait::async_trait]
+// Send on native only: see the trait.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl TokenProvider for StaticToken {
     async fn token(&self, _refresh: bool) -> std::result::Result<String, TokenError> {
         Ok(self.0.clone())
@@ -158,14 +163,7 @@ impl Transport {
         settings: TransportSettings,
     ) -> Result<Transport> {
         let base_url = check_base_url(base_url)?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .gzip(true)
-            .tcp_nodelay(true)
-            .no_proxy()
-            .user_agent(concat!("pos-sync/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let client = http_client(&settings)
             .map_err(|e| Error::NotConfigured(format!("cannot build the HTTP client: {e}")))?;
         Ok(Transport {
             client,
@@ -302,6 +300,11 @@ impl Transport {
                 .bearer_auth(token)
                 .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
                 .header(reqwest::header::ACCEPT, "application/json");
+            // fetch has no client-wide timeout: each request carries it.
+            #[cfg(target_arch = "wasm32")]
+            {
+                request = request.timeout(self.settings.request_timeout);
+            }
             if let Some(body) = body {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -349,14 +352,29 @@ impl Transport {
         }
     }
 
+    fn too_large(&self) -> Error {
+        Error::server(format!(
+            "the server's answer is larger than {} bytes; refused",
+            self.settings.max_response_bytes
+        ))
+    }
+
+    /// In a browser, fetch has already read (and gunzipped) the body: only its size is checked.
+    #[cfg(target_arch = "wasm32")]
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>> {
+        let bytes = response.bytes().await.map_err(network_error)?;
+        if bytes.len() > self.settings.max_response_bytes {
+            return Err(self.too_large());
+        }
+        Ok(bytes.to_vec())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
     async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
             if bytes.len() + chunk.len() > self.settings.max_response_bytes {
-                return Err(Error::server(format!(
-                    "the server's answer is larger than {} bytes; refused",
-                    self.settings.max_response_bytes
-                )));
+                return Err(self.too_large());
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -364,11 +382,35 @@ impl Transport {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+fn http_client(settings: &TransportSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .gzip(true)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .user_agent(concat!("pos-sync/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The browser's fetch: it negotiates gzip, sets its own User-Agent and has no connect
+/// timeout of its own (the request timeout covers it).
+#[cfg(target_arch = "wasm32")]
+fn http_client(_: &TransportSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().build()
+}
+
 fn network_error(err: reqwest::Error) -> Error {
     // reqwest's Display includes the URL, never headers or bodies.
+    #[cfg(not(target_arch = "wasm32"))]
+    let connect = err.is_connect();
+    // A browser reports any failed fetch alike (server down, offline, refused by CORS).
+    #[cfg(target_arch = "wasm32")]
+    let connect = err.is_request();
     let what = if err.is_timeout() {
         "timed out"
-    } else if err.is_connect() {
+    } else if connect {
         "could not connect"
     } else if err.is_decode() || err.is_body() {
         "the connection broke while reading the answer"

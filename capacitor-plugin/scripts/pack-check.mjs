@@ -47,6 +47,11 @@ for (const required of [
   'dist/esm/index.js',
   'dist/esm/index.d.ts',
   'dist/esm/definitions.d.ts',
+  // The web implementation: the worker and the core on WebAssembly (scripts/build-web.sh).
+  'dist/esm/web.js',
+  'dist/esm/web/worker.js',
+  'dist/esm/web/pos_sync_web.js',
+  'dist/esm/web/pos_sync_web_bg.wasm',
   'dist/docs.json',
   'ios/Sources/PosSyncPlugin/PosSyncPlugin.swift',
   'ios/Tests/PosSyncPluginTests/PosSyncPluginTests.swift',

@@ -10,6 +10,8 @@
 //! the platform has through [`BridgeHost`]. The UniFFI export glue is in `ffi`.
 
 mod error;
+// Kotlin and Swift only: the browser build (web/) calls `new` and `call` directly.
+#[cfg(not(target_arch = "wasm32"))]
 mod ffi;
 mod host;
 mod methods;
@@ -20,6 +22,7 @@ mod typescript;
 pub mod wire;
 
 pub use error::BridgeError;
+#[cfg(not(target_arch = "wasm32"))]
 pub use ffi::PluginCallError;
 pub use host::{BridgeHost, HostError};
 pub use tokens::TOKEN_TIMEOUT;

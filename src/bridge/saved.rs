@@ -94,6 +94,7 @@ impl SavedState {
         self.write(&state)
     }
 
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // asked by iOS (ffi.rs) only
     pub fn background_interval(&self) -> Option<i64> {
         let _g = self.guard();
         self.read()
@@ -144,6 +145,11 @@ impl SavedState {
     }
 
     fn read(&self) -> Map<String, Value> {
+        // A browser has no background worker to hand the state to, and no file system:
+        // nothing is saved there (docs/web.md).
+        if cfg!(target_arch = "wasm32") {
+            return Map::new();
+        }
         std::fs::read_to_string(self.dir().join(STATE_FILE))
             .ok()
             .and_then(|text| serde_json::from_str::<Map<String, Value>>(&text).ok())
@@ -152,6 +158,9 @@ impl SavedState {
 
     /// Writes the file whole or not at all (a temporary file renamed over it).
     fn write(&self, state: &Map<String, Value>) -> Result<(), BridgeError> {
+        if cfg!(target_arch = "wasm32") {
+            return Ok(());
+        }
         let dir = self.dir();
         let io = |e: std::io::Error| BridgeError::internal(format!("saving the plugin state: {e}"));
         std::fs::create_dir_all(&dir).map_err(io)?;
@@ -172,6 +181,9 @@ fn public_config(config: &EngineConfig) -> Result<Value, BridgeError> {
 }
 
 fn remove(path: &std::path::Path) -> Result<(), BridgeError> {
+    if cfg!(target_arch = "wasm32") {
+        return Ok(());
+    }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(BridgeError::internal(format!(
             "deleting {}: {e}",

@@ -76,7 +76,9 @@ impl TokenBroker {
     }
 }
 
-#[async_trait::async_trait]
+// Send on native only: see the trait.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl TokenProvider for TokenBroker {
     async fn token(&self, refresh: bool) -> Result<String, TokenError> {
         let mut answers = self.current.subscribe();
@@ -99,7 +101,8 @@ impl TokenProvider for TokenBroker {
         let json = serde_json::to_string(&request).expect("two plain fields");
         self.host.emit(TOKEN_REQUESTED.to_owned(), json);
         // Timing out is an answer too (see the module's doc); the sender lives in `self`.
-        let _ = tokio::time::timeout(
+        // The runtime seam's timer: tokio's on native, the worker's setTimeout on wasm32.
+        let _ = crate::runtime::timeout(
             self.timeout,
             answers.wait_for(|current| current.generation != asked),
         )

@@ -64,7 +64,11 @@ impl Store {
         let mut writer = if in_memory {
             Connection::open_in_memory()?
         } else {
-            if let Some(parent) = Path::new(path).parent() {
+            // In a browser the file lives in OPFS (web/), which has no folders to check.
+            if let Some(parent) = Path::new(path)
+                .parent()
+                .filter(|_| !cfg!(target_arch = "wasm32"))
+            {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
                     return Err(Error::invalid(format!(
                         "the folder for the database '{}' does not exist; create it first",
@@ -111,7 +115,8 @@ impl Store {
             path: PathBuf::from(path),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            single_connection: in_memory,
+            // OPFS (sahpool) gives one connection per file: a browser reads through the writer.
+            single_connection: in_memory || cfg!(target_arch = "wasm32"),
             key: key.map(str::to_owned),
         })
     }
@@ -262,10 +267,23 @@ pub(crate) fn sqlite_temp_dir_exists() -> bool {
         .any(|dir| std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && !m.permissions().readonly()))
 }
 
+/// WAL natively; a rollback journal in a browser, where OPFS has no shared memory for
+/// WAL's index (and there is one connection anyway).
+const JOURNAL_MODE: &str = if cfg!(target_arch = "wasm32") {
+    "truncate"
+} else {
+    "wal"
+};
+
 fn configure(conn: &Connection, durability: Durability) -> Result<()> {
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if mode != "wal" && mode != "memory" {
-        log::warn!("database journal mode is {mode}, not WAL: readers will block the writer");
+    let mode: String =
+        conn.query_row(&format!("PRAGMA journal_mode = {JOURNAL_MODE}"), [], |r| {
+            r.get(0)
+        })?;
+    if mode != JOURNAL_MODE && mode != "memory" {
+        log::warn!(
+            "database journal mode is {mode}, not {JOURNAL_MODE}: readers will block the writer"
+        );
     }
     let sync = match durability {
         Durability::Full => "FULL",

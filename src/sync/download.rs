@@ -53,7 +53,7 @@ impl Syncer {
             .download_pages(run, entity_type, resync, bulk, limit)
             .await;
         if bulk {
-            let started = std::time::Instant::now();
+            let started = web_time::Instant::now();
             let end = self.store.write(catalog::finish_bulk_load)?;
             log::info!(
                 "initial catalog load: indexes built in {} ms ({end:?})",

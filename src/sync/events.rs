@@ -8,7 +8,8 @@ use crate::store::queue::{self, HealthThresholds, QueueStats};
 use crate::store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use web_time::Instant;
 
 /// Progress reports closer together than this are folded into the next one. Each report
 /// reads the queue statistics for the listeners, and one per upload batch slowed a 100k

@@ -523,7 +523,7 @@ impl Syncer {
     /// waits a person can cut short.
     pub(crate) async fn until_cancelled(&self, run: &Run) {
         while self.cancel_generation.load(Ordering::SeqCst) == run.cancel_ticket {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            crate::runtime::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

@@ -3,7 +3,7 @@
 //! for retry, and respect for the engine's backoff. Background workers call `cycle` directly.
 
 use super::{SyncOutcome, SyncReason, Syncer};
-use crate::runtime::runtime;
+use crate::runtime::{sleep, spawn_background, BackgroundTask};
 use crate::store::queue;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +12,7 @@ use tokio::sync::mpsc;
 pub struct Scheduler {
     syncer: Arc<Syncer>,
     debounce_ms: i64,
-    task: Mutex<
-        Option<(
-            tokio::task::JoinHandle<()>,
-            mpsc::UnboundedSender<SyncReason>,
-        )>,
-    >,
+    task: Mutex<Option<(BackgroundTask, mpsc::UnboundedSender<SyncReason>)>>,
 }
 
 /// Never loop faster than this, even when work is due at once.
@@ -36,7 +31,7 @@ impl Scheduler {
     pub fn start(&self, interval_ms: i64) {
         self.stop();
         let (wake, wakes) = mpsc::unbounded_channel();
-        let handle = runtime().spawn(run_loop(
+        let handle = spawn_background(run_loop(
             self.syncer.clone(),
             interval_ms.max(1_000),
             self.debounce_ms.max(0),
@@ -46,7 +41,7 @@ impl Scheduler {
     }
 
     pub fn stop(&self) {
-        if let Some((handle, _)) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some((mut handle, _)) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
             handle.abort();
         }
     }
@@ -101,13 +96,13 @@ async fn run_loop(
     loop {
         let wait = (next_at - syncer.now()).max(0) as u64;
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            _ = sleep(Duration::from_millis(wait)) => {}
             woken = wakes.recv() => {
                 let Some(woken) = woken else { return };
                 reason = woken;
                 if reason == SyncReason::Network {
                     // Connectivity flaps: wait for it to settle, then sync once.
-                    tokio::time::sleep(Duration::from_millis(debounce_ms as u64)).await;
+                    sleep(Duration::from_millis(debounce_ms as u64)).await;
                     while wakes.try_recv().is_ok() {}
                 }
             }

@@ -547,7 +547,7 @@ impl Syncer {
             tokio::select! {
                 biased;
                 () = self.until_cancelled(run) => return Err(cancelled()),
-                () = tokio::time::sleep(std::time::Duration::from_millis(wait_ms.max(0) as u64)) => {}
+                () = crate::runtime::sleep(std::time::Duration::from_millis(wait_ms.max(0) as u64)) => {}
             }
         }
     }
