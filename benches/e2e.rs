@@ -1355,6 +1355,23 @@ impl Bench {
                 },
             );
         }
+        // The Capacitor plugin's path: the Rust bridge (JSON text) beside the direct binding,
+        // both timed on the JVM in the same run.
+        let (direct, bridged) = (
+            jvm["plugin_direct_ns"].as_f64().unwrap_or(f64::NAN),
+            jvm["plugin_bridge_ns"].as_f64().unwrap_or(f64::NAN),
+        );
+        self.row(
+            "ffi",
+            Row {
+                what: "plugin call product_by_barcode @10k: through the bridge vs the direct binding (JVM, suspend)".into(),
+                engine: format!("{} (bridge)", us(bridged as u64)),
+                baseline: format!("{} (binding)", us(direct as u64)),
+                ratio: Some(bridged / direct),
+                target: "≤ 1.5×".into(),
+                met: Some(bridged / direct <= 1.5),
+            },
+        );
         self.notes.push(format!(
             "FFI: each call through UniFFI's Kotlin bindings (JNA) costs about {:.1} µs more than \
              the same call in Rust (median of 7 rounds of 20,000 calls after warm-up, release \

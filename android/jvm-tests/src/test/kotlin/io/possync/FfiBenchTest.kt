@@ -1,5 +1,6 @@
 package io.possync
 
+import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
@@ -10,7 +11,9 @@ import kotlin.test.assertNotNull
 
 /**
  * The FFI cost for docs/benchmarks.md: engine calls through the Kotlin bindings (JNA) on the
- * JVM, timed per call. Skipped in `make test`; the benchmark harness (benches/e2e.rs, run by
+ * JVM, timed per call, and the same lookup as the Capacitor plugin makes it: through the Rust
+ * plugin bridge (JSON text in and out, a suspend call as `CallForwarder` makes it) beside the
+ * direct binding on the same engine. Skipped in `make test`; the benchmark harness (benches/e2e.rs, run by
  * `make bench`) runs it with `-Dpossync.bench.out=FILE` and the release library, and times
  * the same calls on the same catalog in Rust.
  */
@@ -31,9 +34,55 @@ class FfiBenchTest {
         val barcodes = (0 until n).map { (BARCODE_BASE + (it * 7919L) % n).toString() }
         val version = nanosPerCall { posSyncVersion() }
         val lookup = nanosPerCall { i -> assertNotNull(engine.productByBarcode(barcodes[i % n])) }
-        File(System.getProperty("possync.bench.out"))
-            .writeText("""{"version_ns":$version,"barcode_ns":$lookup,"catalog":$n}""")
+        val (direct, bridged) = bridgeAgainstDirect(products, barcodes)
+        File(System.getProperty("possync.bench.out")).writeText(
+            """{"version_ns":$version,"barcode_ns":$lookup,"catalog":$n,""" +
+                """"plugin_direct_ns":$direct,"plugin_bridge_ns":$bridged}""",
+        )
         engine.close()
+    }
+
+    /**
+     * A lookup through the bridge and through the binding, both as suspend calls on the
+     * engine the bridge opened (the background worker's way to reach it, `savedConfig`),
+     * on the same catalog.
+     */
+    private fun bridgeAgainstDirect(products: String, barcodes: List<String>): Pair<Double, Double> {
+        val bridge = PluginBridge(BenchHost(dir.resolve("plugin").toFile()))
+        val config = testConfig(dir)
+        runBlocking {
+            bridge.call(
+                "open",
+                """{"databasePath":"${config.databasePath}","storeId":"${config.storeId}",""" +
+                    """"registerId":"${config.registerId}","deviceId":"${config.deviceId}"}""",
+            )
+        }
+        val engine = SyncEngine.open(assertNotNull(bridge.savedConfig()))
+        val n = barcodes.size
+        assertEquals(n.toLong(), engine.importProducts(products))
+        val direct = nanosPerCall { i -> runBlocking { assertNotNull(engine.productByBarcode(barcodes[i % n])) } }
+        val bridged = nanosPerCall { i ->
+            val json = runBlocking { bridge.call("productByBarcode", """{"barcode":"${barcodes[i % n]}"}""") }
+            check(json.startsWith("{")) { "no product in $json" }
+        }
+        runBlocking { bridge.call("close", "{}") }
+        return direct to bridged
+    }
+
+    /** A plugin host with nothing to schedule and no listeners: the bench times the calls. */
+    private class BenchHost(private val dataDir: File) : BridgeHost {
+        private val secrets = mutableMapOf<String, String>()
+        override fun emit(event: String, dataJson: String) {}
+        override fun hasListeners(event: String) = false
+        override fun dataDir(): String = dataDir.apply { mkdirs() }.path
+        override fun loadSecret(name: String) = secrets[name]
+        override fun saveSecret(name: String, value: String) { secrets[name] = value }
+        override fun deleteSecret(name: String) { secrets.remove(name) }
+        override fun scheduleBackgroundSync(intervalMinutes: Long): Long =
+            throw HostException.NotConfigured("no background sync in the bench")
+        override fun cancelBackgroundSync() {}
+        override fun engineOpened() {}
+        override fun engineClosed() {}
     }
 
     /** Median over 7 rounds of [ROUND] calls, after a JIT warm-up, in nanoseconds per call. */
