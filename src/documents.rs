@@ -76,7 +76,8 @@ pub fn expect_object(kind: &str, value: &Value) -> Result<()> {
     Ok(())
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// "a string", "an array", …: what the app sent, for error messages.
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

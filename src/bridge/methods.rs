@@ -344,7 +344,10 @@ pub(super) fn engine_config(data_dir: &Path, args: Value) -> Result<EngineConfig
         Some(Value::String(s)) => Ok(s.clone()),
         Some(other) => Err(BridgeError::invalid(
             m,
-            format!("'{name}' must be a string, not {}", kind(other)),
+            format!(
+                "'{name}' must be a string, not {}",
+                crate::documents::type_name(other)
+            ),
         )),
         None => Err(BridgeError::invalid(m, format!("'{name}' is required"))),
     };
@@ -360,7 +363,10 @@ pub(super) fn engine_config(data_dir: &Path, args: Value) -> Result<EngineConfig
         Some(other) => {
             return Err(BridgeError::invalid(
                 m,
-                format!("'databasePath' must be a string, not {}", kind(&other)),
+                format!(
+                    "'databasePath' must be a string, not {}",
+                    crate::documents::type_name(&other)
+                ),
             ))
         }
     };
@@ -443,17 +449,6 @@ fn within(method: &str, name: &str, value: i64, min: i64, max: i64) -> Result<i6
             method,
             format!("'{name}' must be a whole number from {min} to {max}, not {value}"),
         ))
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
