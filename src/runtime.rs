@@ -27,17 +27,9 @@ where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
-    struct Abandon<A: FnOnce()>(Option<A>);
-    impl<A: FnOnce()> Drop for Abandon<A> {
-        fn drop(&mut self) {
-            if let Some(f) = self.0.take() {
-                f();
-            }
-        }
-    }
-    let mut guard = Abandon(Some(on_abandon));
+    let guard = scopeguard::guard(on_abandon, |abandon| abandon());
     let result = runtime().spawn(future).await;
-    guard.0 = None;
+    scopeguard::ScopeGuard::into_inner(guard); // finished: nothing to abandon
     result.map_err(|e| Error::Cancelled(format!("the sync task stopped unexpectedly: {e}")))
 }
 

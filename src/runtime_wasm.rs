@@ -16,17 +16,9 @@ pub async fn run_on_engine<T, F>(future: F, on_abandon: impl FnOnce()) -> Result
 where
     F: Future<Output = T>,
 {
-    struct Abandon<A: FnOnce()>(Option<A>);
-    impl<A: FnOnce()> Drop for Abandon<A> {
-        fn drop(&mut self) {
-            if let Some(f) = self.0.take() {
-                f();
-            }
-        }
-    }
-    let mut guard = Abandon(Some(on_abandon));
+    let guard = scopeguard::guard(on_abandon, |abandon| abandon());
     let value = future.await;
-    guard.0 = None;
+    scopeguard::ScopeGuard::into_inner(guard); // finished: nothing to abandon
     Ok(value)
 }
 
