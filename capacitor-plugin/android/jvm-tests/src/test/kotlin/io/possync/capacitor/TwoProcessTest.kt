@@ -11,7 +11,7 @@ import kotlin.test.assertTrue
 
 /**
  * A second opener of the same database file cannot corrupt it. Inside one process the engine
- * registry hands out the same engine (PluginCoreTest); across processes (the app and, say, a
+ * registry hands out the same engine (tests/plugin_bridge.rs); across processes (the app and, say, a
  * WorkManager worker in a `:background` process) SQLite's WAL locking and the engine's busy
  * timeout serialise the writers. Here two JVMs record sales into one file at the same time.
  */
