@@ -82,6 +82,16 @@ pub async fn timeout<T>(duration: Duration, future: impl Future<Output = T>) -> 
     tokio::time::timeout(duration, future).await.ok()
 }
 
+/// Runs `future` to completion on the calling thread, inside the engine's runtime (its timers
+/// and spawned tasks work), for a caller that is not itself async. `None` when the caller is
+/// one of a runtime's threads, where blocking would stall the runtime.
+pub fn block_on<T>(future: impl Future<Output = T>) -> Option<T> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return None;
+    }
+    Some(runtime().block_on(future))
+}
+
 /// Runs blocking work (a SQLite transaction) so that the runtime's other tasks keep running:
 /// a task just spawned waits in this thread's local slot, which other threads do not take
 /// from, so without this it would not start until the blocking work was done. Only on a

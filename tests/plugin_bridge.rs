@@ -55,9 +55,7 @@ impl BridgeHost for TestHost {
             ) {
                 std::thread::spawn(move || {
                     let args = json!({ "token": token }).to_string();
-                    pos_sync::runtime::runtime()
-                        .block_on(bridge.call("setToken".into(), args))
-                        .unwrap();
+                    bridge.call_blocking("setToken".into(), args).unwrap();
                 });
             }
         }
@@ -178,6 +176,46 @@ async fn a_sale_goes_in_as_the_app_wrote_it_and_syncs_with_a_token_the_app_gives
     let stats = call(&bridge, "getQueueStats", json!({})).await.unwrap();
     assert_eq!(stats["synced"], 1);
     assert!(stats["oldestUnsyncedAgeMs"].is_null(), "{stats}");
+}
+
+/// Kotlin's forwarder path: `call_blocking` from threads of their own (as `Dispatchers.IO`
+/// gives them), a sync that waits for the app's token included; on a thread of an async
+/// runtime it refuses instead of stalling that runtime.
+#[test]
+fn the_blocking_call_answers_like_the_async_one_on_a_thread_of_its_own() {
+    let world = World::start();
+    let host = Arc::new(TestHost {
+        answer_tokens: Some(TILL_1.0.into()),
+        ..TestHost::new(world.dir.path())
+    });
+    let bridge = bridge_on(&host);
+    let blocking = |method: &str, args: Value| -> Result<Value, BridgeError> {
+        let text = bridge.call_blocking(method.into(), args.to_string())?;
+        Ok(serde_json::from_str(&text).expect("results are JSON"))
+    };
+
+    blocking("open", open_args(&world, "till.db")).unwrap();
+    let sale = json!({"id": "s1", "lines": [{"product_id": "p1", "quantity": 1}]});
+    let receipt = blocking("recordSale", json!({ "sale": sale })).unwrap();
+    assert_eq!(receipt["receiptNumber"], "S1-R1-000001");
+    let bad = blocking("getSale", json!({})).unwrap_err();
+    assert_eq!(bad.code, "INVALID_INPUT", "{bad:?}");
+
+    // The engine asks for a token while this thread blocks; the app answers from another.
+    let report = blocking("syncNow", json!({})).unwrap();
+    assert_eq!(report["outcome"], "completed", "{report}");
+    assert_eq!(report["uploaded"], 1);
+
+    let on_runtime = pos_sync::runtime::runtime()
+        .block_on(async { bridge.call_blocking("getStatus".into(), "{}".into()) })
+        .unwrap_err();
+    assert_eq!(on_runtime.code, "INTERNAL", "{on_runtime:?}");
+    assert!(
+        on_runtime.message.contains("await `call`"),
+        "{on_runtime:?}"
+    );
+    let server = pos_sync::runtime::runtime().block_on(world.records("sale"));
+    assert_eq!(server.len(), 1, "the sale is on the server once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

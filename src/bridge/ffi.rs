@@ -40,6 +40,16 @@ impl PluginBridge {
         Ok(self.call(method, args_json).await?)
     }
 
+    /// [`PluginBridge::call_blocking`]: Kotlin's forwarder calls it from `Dispatchers.IO`.
+    #[uniffi::method(name = "call_blocking")]
+    fn ffi_call_blocking(
+        &self,
+        method: String,
+        args_json: String,
+    ) -> Result<String, PluginCallError> {
+        Ok(self.call_blocking(method, args_json)?)
+    }
+
     /// The last `open` configuration with its secrets, for the background worker.
     #[uniffi::method(name = "saved_config")]
     fn ffi_saved_config(&self) -> Result<Option<EngineConfig>, PluginCallError> {

@@ -85,6 +85,21 @@ impl PluginBridge {
         methods::call(self, &method, &args_json).await
     }
 
+    /// [`Self::call`] answered on the calling thread, which it blocks until the answer (for
+    /// `syncNow`, the whole sync). For a caller on a thread of its own (Kotlin's forwarder on
+    /// `Dispatchers.IO`): one FFI crossing, where an async call costs UniFFI's future protocol
+    /// (poll, completion callback, complete, free) about four. `INTERNAL` on a thread of an
+    /// async runtime, which blocking would stall.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn call_blocking(&self, method: String, args_json: String) -> Result<String, BridgeError> {
+        crate::runtime::block_on(self.call(method, args_json)).unwrap_or_else(|| {
+            Err(BridgeError::new(
+                crate::error::ErrorCode::Internal,
+                "callBlocking was called on a thread of an async runtime; await `call` there",
+            ))
+        })
+    }
+
     /// The configuration of the last `open` with its secrets, for a background worker that
     /// runs without the web app (`None`: never opened, or closed since). An install whose
     /// state is still a plain file with secrets (plugin 0.1) is migrated here first.

@@ -42,6 +42,9 @@ final class PluginBridgeTests: XCTestCase {
             method: "recordSale",
             argsJson: #"{"sale":{"id":"s1","lines":[{"product_id":"p1","quantity":1,"unit_price":100}],"total":100}}"#)
         XCTAssertTrue(receipt.contains(#""receiptNumber":"S1-R1-000001""#), receipt)
+        // The blocking form (Kotlin's forwarder uses it; the iOS plugin awaits `call`) answers alike.
+        let got = try bridge.callBlocking(method: "getSale", argsJson: #"{"saleId":"s1"}"#)
+        XCTAssertTrue(got.contains(#""receipt_number":"S1-R1-000001""#), got)
         do {
             _ = try await bridge.call(method: "searchProducts", argsJson: #"{"query":"x","limit":0}"#)
             XCTFail("a limit of 0 was accepted")
