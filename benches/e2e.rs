@@ -1364,7 +1364,7 @@ impl Bench {
         self.row(
             "ffi",
             Row {
-                what: "plugin call product_by_barcode @10k: through the bridge vs the direct binding (JVM, suspend)".into(),
+                what: "plugin call product_by_barcode @10k: through the bridge vs the Kotlin wrapper (JVM, a coroutine on Dispatchers.IO)".into(),
                 engine: format!("{} (bridge)", us(bridged as u64)),
                 baseline: format!("{} (binding)", us(direct as u64)),
                 ratio: Some(bridged / direct),

@@ -1,6 +1,8 @@
 package io.possync
 
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
@@ -12,8 +14,8 @@ import kotlin.test.assertNotNull
 /**
  * The FFI cost for docs/benchmarks.md: engine calls through the Kotlin bindings (JNA) on the
  * JVM, timed per call, and the same lookup as the Capacitor plugin makes it: through the Rust
- * plugin bridge (JSON text in and out, a suspend call as `CallForwarder` makes it) beside the
- * direct binding on the same engine. Skipped in `make test`; the benchmark harness (benches/e2e.rs, run by
+ * plugin bridge (JSON text in and out, as `CallForwarder` calls it) beside the Kotlin wrapper
+ * on the same engine. Skipped in `make test`; the benchmark harness (benches/e2e.rs, run by
  * `make bench`) runs it with `-Dpossync.bench.out=FILE` and the release library, and times
  * the same calls on the same catalog in Rust.
  */
@@ -43,29 +45,31 @@ class FfiBenchTest {
     }
 
     /**
-     * A lookup through the bridge and through the binding, both as suspend calls on the
-     * engine the bridge opened (the background worker's way to reach it, `savedConfig`),
-     * on the same catalog.
+     * A lookup as an app's coroutine makes it: through the plugin's path (the forwarder's
+     * `callBlocking` on Dispatchers.IO, JSON text out) and through the Kotlin wrapper
+     * (`PosSync.productByBarcode`, the binding on Dispatchers.IO), on the engine the bridge
+     * opened (reached as the background worker does, through `savedConfig`), same catalog.
      */
     private fun bridgeAgainstDirect(products: String, barcodes: List<String>): Pair<Double, Double> {
         val bridge = PluginBridge(BenchHost(dir.resolve("plugin").toFile()))
         val config = testConfig(dir)
-        runBlocking {
-            bridge.call(
-                "open",
-                """{"databasePath":"${config.databasePath}","storeId":"${config.storeId}",""" +
-                    """"registerId":"${config.registerId}","deviceId":"${config.deviceId}"}""",
-            )
-        }
-        val engine = SyncEngine.open(assertNotNull(bridge.savedConfig()))
+        bridge.callBlocking(
+            "open",
+            """{"databasePath":"${config.databasePath}","storeId":"${config.storeId}",""" +
+                """"registerId":"${config.registerId}","deviceId":"${config.deviceId}"}""",
+        )
+        val app = PosSync(SyncEngine.open(assertNotNull(bridge.savedConfig())))
         val n = barcodes.size
-        assertEquals(n.toLong(), engine.importProducts(products))
-        val direct = nanosPerCall { i -> runBlocking { assertNotNull(engine.productByBarcode(barcodes[i % n])) } }
+        assertEquals(n.toLong(), app.engine.importProducts(products))
+        val direct = nanosPerCall { i -> runBlocking { assertNotNull(app.productByBarcode(barcodes[i % n])) } }
         val bridged = nanosPerCall { i ->
-            val json = runBlocking { bridge.call("productByBarcode", """{"barcode":"${barcodes[i % n]}"}""") }
+            val json = runBlocking {
+                withContext(Dispatchers.IO) { bridge.callBlocking("productByBarcode", """{"barcode":"${barcodes[i % n]}"}""") }
+            }
             check(json.startsWith("{")) { "no product in $json" }
         }
-        runBlocking { bridge.call("close", "{}") }
+        app.close()
+        bridge.callBlocking("close", "{}")
         return direct to bridged
     }
 
