@@ -36,21 +36,26 @@ class FfiBenchTest {
         val barcodes = (0 until n).map { (BARCODE_BASE + (it * 7919L) % n).toString() }
         val version = nanosPerCall { posSyncVersion() }
         val lookup = nanosPerCall { i -> assertNotNull(engine.productByBarcode(barcodes[i % n])) }
-        val (direct, bridged) = bridgeAgainstDirect(products, barcodes)
+        val plugin = bridgeAgainstDirect(products, barcodes)
         File(System.getProperty("possync.bench.out")).writeText(
             """{"version_ns":$version,"barcode_ns":$lookup,"catalog":$n,""" +
-                """"plugin_direct_ns":$direct,"plugin_bridge_ns":$bridged}""",
+                """"plugin_direct_ns":${plugin.binding},"plugin_bridge_ns":${plugin.bridge},""" +
+                """"plugin_wrapper_io_ns":${plugin.wrapperOnIo},"plugin_bridge_io_ns":${plugin.bridgeOnIo}}""",
         )
         engine.close()
     }
 
+    /** Nanoseconds per lookup: on the calling thread, and from a coroutine through Dispatchers.IO. */
+    private class PluginFigures(val binding: Double, val bridge: Double, val wrapperOnIo: Double, val bridgeOnIo: Double)
+
     /**
-     * A lookup as an app's coroutine makes it: through the plugin's path (the forwarder's
-     * `callBlocking` on Dispatchers.IO, JSON text out) and through the Kotlin wrapper
-     * (`PosSync.productByBarcode`, the binding on Dispatchers.IO), on the engine the bridge
-     * opened (reached as the background worker does, through `savedConfig`), same catalog.
+     * A lookup through the plugin's bridge (`callBlocking`, JSON text out, as `CallForwarder`
+     * calls it) and through the binding, on the engine the bridge opened (reached as the
+     * background worker does, through `savedConfig`), same catalog: first both on the calling
+     * thread, then both as an app's coroutine makes them, through Dispatchers.IO (the forwarder
+     * on its IO scope; the Kotlin wrapper `PosSync`).
      */
-    private fun bridgeAgainstDirect(products: String, barcodes: List<String>): Pair<Double, Double> {
+    private fun bridgeAgainstDirect(products: String, barcodes: List<String>): PluginFigures {
         val bridge = PluginBridge(BenchHost(dir.resolve("plugin").toFile()))
         val config = testConfig(dir)
         bridge.callBlocking(
@@ -61,16 +66,19 @@ class FfiBenchTest {
         val app = PosSync(SyncEngine.open(assertNotNull(bridge.savedConfig())))
         val n = barcodes.size
         assertEquals(n.toLong(), app.engine.importProducts(products))
-        val direct = nanosPerCall { i -> runBlocking { assertNotNull(app.productByBarcode(barcodes[i % n])) } }
-        val bridged = nanosPerCall { i ->
-            val json = runBlocking {
-                withContext(Dispatchers.IO) { bridge.callBlocking("productByBarcode", """{"barcode":"${barcodes[i % n]}"}""") }
-            }
+        fun throughBridge(i: Int) {
+            val json = bridge.callBlocking("productByBarcode", """{"barcode":"${barcodes[i % n]}"}""")
             check(json.startsWith("{")) { "no product in $json" }
         }
+        val figures = PluginFigures(
+            binding = nanosPerCall { i -> assertNotNull(app.engine.productByBarcode(barcodes[i % n])) },
+            bridge = nanosPerCall(::throughBridge),
+            wrapperOnIo = nanosPerCall { i -> runBlocking { assertNotNull(app.productByBarcode(barcodes[i % n])) } },
+            bridgeOnIo = nanosPerCall { i -> runBlocking { withContext(Dispatchers.IO) { throughBridge(i) } } },
+        )
         app.close()
         bridge.callBlocking("close", "{}")
-        return direct to bridged
+        return figures
     }
 
     /** A plugin host with nothing to schedule and no listeners: the bench times the calls. */
