@@ -66,5 +66,5 @@ pub mod untrusted {
     }
 }
 
-pub use api::{EngineConfig, SyncEngine, TaskHandle};
+pub use api::{encrypt_database, EngineConfig, SyncEngine, TaskHandle};
 pub use error::{PosSyncError, Result};
