@@ -636,3 +636,163 @@ fn no_key_reaches_a_log_line_or_an_error_message() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------ crashes
+
+/// `encrypt:PATH` or `rotate:PATH`: what the child process does (see `crash_child_entry`).
+const ENV_CHILD: &str = "POS_SYNC_ENCRYPTION_CHILD";
+
+fn emit(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "EV {line}");
+    let _ = out.flush();
+}
+
+/// The child: encrypts a plain database in place, or opens an encrypted one and rotates its
+/// key, reporting when the operation starts and how long it took. A no-op test unless the
+/// parent sets the environment.
+#[test]
+fn crash_child_entry() {
+    let Ok(job) = std::env::var(ENV_CHILD) else {
+        return;
+    };
+    let (operation, db) = job.split_once(':').unwrap();
+    let till = match operation {
+        "rotate" => Some(SyncEngine::open(config(Path::new(db), Some(KEY))).unwrap()),
+        _ => None,
+    };
+    emit("BEGIN");
+    let started = Instant::now();
+    match &till {
+        Some(till) => till.rotate_encryption_key(NEW_KEY.into()).unwrap(),
+        None => pos_sync::encrypt_database(db.into(), KEY.into()).unwrap(),
+    }
+    emit(&format!("DONE {}", started.elapsed().as_micros()));
+}
+
+/// Runs the child on `db` and SIGKILLs it `kill_after` after it began its operation (never,
+/// for `None`). Returns how long the operation took when the child finished it first.
+fn run_child(operation: &str, db: &Path, kill_after: Option<Duration>) -> Option<Duration> {
+    use std::io::BufRead;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child_entry",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(ENV_CHILD, format!("{operation}:{}", db.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // The harness's "test crash_child_entry ... " may precede the first event.
+            if let Some((_, event)) = line.split_once("EV ") {
+                let _ = tx.send(event.to_owned());
+            }
+        }
+    });
+    let began = rx.recv_timeout(Duration::from_secs(60));
+    assert_eq!(began.as_deref(), Ok("BEGIN"), "the child did not start");
+    let done = match kill_after {
+        None => rx.recv_timeout(Duration::from_secs(120)).ok(),
+        Some(delay) => {
+            let done = rx.recv_timeout(delay).ok();
+            child.kill().unwrap(); // SIGKILL
+            done
+        }
+    };
+    child.wait().unwrap();
+    reader.join().unwrap();
+    done.and_then(|d| d.strip_prefix("DONE ")?.parse().ok())
+        .map(Duration::from_micros)
+}
+
+/// SIGKILLs a child at moments spread over the whole operation, encrypting a plain database
+/// in place or rotating the key of an encrypted one; after each kill the database must open
+/// under exactly one of its two keys (none and `KEY`; `KEY` and `NEW_KEY`) with every sale,
+/// and an interrupted encryption must succeed when run again.
+#[test]
+fn encrypting_and_rotating_survive_sigkill_at_any_moment() {
+    let kills: usize = std::env::var("POS_SYNC_RELIABILITY_ENCRYPTION_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let n = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("template-plain.db");
+    let till = SyncEngine::open(config(&plain, None)).unwrap();
+    record_sales(&till, 0, n);
+    drop(till);
+    let encrypted = dir.path().join("template-encrypted.db");
+    std::fs::copy(&plain, &encrypted).unwrap();
+    pos_sync::encrypt_database(encrypted.to_str().unwrap().into(), KEY.into()).unwrap();
+
+    let opens = |db: &Path, key: Option<&str>| -> Option<i64> {
+        let till = SyncEngine::open(config(db, key)).ok()?;
+        let stats = till.queue_stats().unwrap();
+        assert!(till.integrity_check().unwrap().ok);
+        Some(stats.pending)
+    };
+    let mut summary = Vec::new();
+    for (operation, template, keys) in [
+        ("encrypt", &plain, [None, Some(KEY)]),
+        ("rotate", &encrypted, [Some(KEY), Some(NEW_KEY)]),
+    ] {
+        let life_db = |life: usize| {
+            let db = dir.path().join(format!("{operation}-{life}.db"));
+            std::fs::copy(template, &db).unwrap();
+            db
+        };
+        let took = run_child(operation, &life_db(kills), None).expect("an uninterrupted run");
+        let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
+        for life in 0..kills {
+            let db = life_db(life);
+            // Evenly over the operation and somewhat past its end (its length varies).
+            let delay = took.mul_f64((life as f64 + 0.5) / kills as f64 * 1.4);
+            let finished = run_child(operation, &db, Some(delay)).is_some();
+            let old = opens(&db, keys[0]);
+            let new = opens(&db, keys[1]);
+            assert!(
+                old.is_some() != new.is_some(),
+                "{operation} life {life}: opens under the old key {old:?}, under the new {new:?}"
+            );
+            assert_eq!(
+                old.or(new),
+                Some(n as i64),
+                "{operation} life {life}: sales lost"
+            );
+            if finished {
+                assert!(
+                    new.is_some(),
+                    "{operation} life {life}: finished, yet the old key"
+                );
+            }
+            if operation == "encrypt" && old.is_some() {
+                pos_sync::encrypt_database(db.to_str().unwrap().into(), KEY.into()).unwrap();
+                assert_eq!(opens(&db, Some(KEY)), Some(n as i64));
+            }
+            *outcomes
+                .entry(match (finished, new.is_some()) {
+                    (true, _) => "finished",
+                    (false, true) => "killed, new key in place",
+                    (false, false) => "killed, old state kept",
+                })
+                .or_default() += 1;
+        }
+        summary.push(format!(
+            "{operation} ({took:?} uninterrupted): {outcomes:?}"
+        ));
+    }
+    println!(
+        "RESULT encryption crashes: {kills} SIGKILLs per operation over a database of {n} sales; every life opened under exactly one key with all {n} sales and passed the integrity check; {}",
+        summary.join("; ")
+    );
+}
