@@ -539,11 +539,18 @@ fn the_cli_rotates_encrypts_and_copies_with_keys_from_the_environment_or_stdin()
     );
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("key is wrong"));
-    let rotated = run(
-        &[("POS_SYNC_DB_KEY", KEY), ("POS_SYNC_NEW_DB_KEY", NEW_KEY)],
-        &["rotate-key"],
-        "",
+    let keys = [("POS_SYNC_DB_KEY", KEY), ("POS_SYNC_NEW_DB_KEY", NEW_KEY)];
+    let app = SyncEngine::open(config(&path, Some(KEY))).unwrap();
+    let busy = run(&keys, &["rotate-key"], "");
+    assert_eq!(busy.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("close it first"));
+    assert_eq!(
+        app.queue_stats().unwrap().pending,
+        30,
+        "the app still works"
     );
+    drop(app);
+    let rotated = run(&keys, &["rotate-key"], "");
     assert!(
         rotated.status.success(),
         "{}",

@@ -358,6 +358,8 @@ fn run(args: &Args) -> Result<ExitCode> {
                 ));
             };
             let new_key = new_key()?;
+            // The app would be left holding the old key: refuse while anything has it open.
+            encryption::check_not_in_use(std::path::Path::new(&args.db), Some(current))?;
             let store = Store::open_with_key(&args.db, Durability::Full, Some(current))?;
             store.rotate_key(&new_key)?;
             print(args.json, &serde_json::json!({ "rotated": true }), |_| {

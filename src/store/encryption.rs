@@ -91,6 +91,24 @@ pub fn encrypt_in_place(path: &Path, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Fails unless no other connection (in any process) has the database at `path` open, for
+/// operations that would break one that had (rotating the key from a support tool). Leaves
+/// the file in rollback-journal mode; the next open switches it back to WAL.
+pub fn check_not_in_use(path: &Path, key: Option<&str>) -> Result<()> {
+    if !path.is_file() {
+        return Err(Error::NotFound(format!(
+            "no database at '{}'; nothing was changed",
+            path.display()
+        )));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    crate::store::unlock(&conn, key)?;
+    take_sole_access(&conn, path)
+}
+
 /// Writes a consistent snapshot of the database open on `source` (a fresh read-write
 /// connection of its own, already keyed) to `dest`, plain when `key` is `None`, else
 /// encrypted under `key`. Written beside `dest` and renamed into place; never overwrites.
