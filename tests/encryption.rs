@@ -186,6 +186,15 @@ fn capture_logs() {
     });
 }
 
+/// How many sales the rotation and encryption tests time (`POS_SYNC_ENCRYPTION_SALES`, for
+/// the figures in docs/reliability.md).
+fn timed_sales() -> usize {
+    std::env::var("POS_SYNC_ENCRYPTION_SALES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
 /// Records sales `s{from}`..`s{from + n}`.
 fn record_sales(till: &SyncEngine, from: usize, n: usize) {
     for i in from..from + n {
@@ -266,7 +275,7 @@ fn the_key_of_an_open_engine_is_rotated_while_it_keeps_working() {
     let till = SyncEngine::open(config(&path, Some(KEY))).unwrap();
     till.create_customer(json!({"id":"c1","name":NAME}).to_string())
         .unwrap();
-    let n = 2000;
+    let n = timed_sales();
     record_sales(&till, 0, n);
     // Readers opened under the old key sit in the pool.
     assert!(till.get_sale("s1".into()).unwrap().is_some());
@@ -332,7 +341,7 @@ fn a_plain_database_is_encrypted_in_place() {
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.db");
-    let n = 2000;
+    let n = timed_sales();
     let till = SyncEngine::open(config(&path, None)).unwrap();
     till.create_customer(json!({"id":"c1","name":NAME}).to_string())
         .unwrap();

@@ -83,10 +83,7 @@ pub fn encrypt_in_place(path: &Path, key: &str) -> Result<()> {
     })?;
     migrations::check_supported(&conn)?;
     take_sole_access(&conn, path)?;
-    let partial = sibling(path, "encrypting");
-    discard_leftover(&partial)?;
-    copy_into(&conn, &partial, key)?;
-    replace(&partial, path)?;
+    write_beside(path, "encrypting", |partial| copy_into(&conn, partial, key))?;
     log::info!("encrypted the device database in place");
     Ok(())
 }
@@ -140,20 +137,18 @@ pub fn export_copy(
             format!("the folder '{}' does not exist", folder.display()),
         ));
     }
-    let partial = sibling(dest, "partial");
-    discard_leftover(&partial)?;
-    match (source_encrypted, key) {
+    write_beside(dest, "partial", |partial| match (source_encrypted, key) {
         // Plain to plain needs no SQLCipher: SQLite's own snapshot copy.
         (false, None) => {
-            let target = partial.to_str().ok_or_else(|| non_utf8(&partial))?;
+            let target = partial.to_str().ok_or_else(|| non_utf8(partial))?;
             source.execute("VACUUM INTO ?1", [target])?;
+            Ok(())
         }
         (_, key) => {
             require_sqlcipher(source)?;
-            copy_into(source, &partial, key.unwrap_or(""))?;
+            copy_into(source, partial, key.unwrap_or(""))
         }
-    }
-    replace(&partial, dest)?;
+    })?;
     log::info!("wrote a support copy of the device database");
     Ok(())
 }
@@ -229,6 +224,19 @@ fn copy_into(conn: &Connection, partial: &Path, key: &str) -> Result<()> {
     let detached = conn.execute(&format!("DETACH DATABASE {COPY_SCHEMA}"), []);
     copied?;
     detached?;
+    Ok(())
+}
+
+/// Has `write` create the new file at `dest` + `suffix`, then puts it in place (`replace`).
+/// What an earlier crash left there is removed first, what a failed `write` left after it
+/// (a full disk), so only a complete file ever reaches `dest`.
+fn write_beside(dest: &Path, suffix: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let partial = sibling(dest, suffix);
+    discard_leftover(&partial)?;
+    if let Err(e) = write(&partial).and_then(|()| replace(&partial, dest)) {
+        let _ = discard_leftover(&partial);
+        return Err(e);
+    }
     Ok(())
 }
 
