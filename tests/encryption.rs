@@ -6,6 +6,9 @@
 //! is exported, the CLI does the same, and no key reaches a log line.
 #![cfg(any(feature = "encryption", feature = "encryption-system-openssl"))]
 
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
 use pos_sync::{EngineConfig, PosSyncError, SyncEngine};
 use serde_json::json;
 use std::path::Path;
@@ -160,32 +163,6 @@ const NEW_KEY: &str = "rotated-key-from-the-keystore-81d4";
 const SUPPORT_KEY: &str = "support-desk-key-5a0f";
 const TOKEN: &str = "tok-bearer-never-in-a-copy-77c2";
 
-/// Every log line of this test binary, at Trace level (the logger is process-wide).
-static LOG_LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = format!("{} {} {}", record.level(), record.target(), record.args());
-        LOG_LINES.lock().unwrap().push(line);
-    }
-
-    fn flush(&self) {}
-}
-
-fn capture_logs() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
-}
-
 /// How many sales the rotation and encryption tests time (`POS_SYNC_ENCRYPTION_SALES`, for
 /// the figures in docs/reliability.md).
 fn timed_sales() -> usize {
@@ -269,7 +246,7 @@ fn database_error<T>(result: Result<T, PosSyncError>, expected: &str) {
 
 #[test]
 fn the_key_of_an_open_engine_is_rotated_while_it_keeps_working() {
-    capture_logs();
+    log_capture::install();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.db");
     let till = SyncEngine::open(config(&path, Some(KEY))).unwrap();
@@ -338,7 +315,7 @@ fn the_key_of_an_open_engine_is_rotated_while_it_keeps_working() {
 
 #[test]
 fn a_plain_database_is_encrypted_in_place() {
-    capture_logs();
+    log_capture::install();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.db");
     let n = timed_sales();
@@ -411,7 +388,7 @@ fn a_plain_database_is_encrypted_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_support_copy_is_a_consistent_snapshot_without_any_token() {
-    capture_logs();
+    log_capture::install();
     let server = pos_sync_server::testing::spawn(&[(TOKEN, "till-1", "S1")], None);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.db");
@@ -507,7 +484,7 @@ async fn a_support_copy_is_a_consistent_snapshot_without_any_token() {
 
 #[test]
 fn the_cli_rotates_encrypts_and_copies_with_keys_from_the_environment_or_stdin() {
-    capture_logs();
+    log_capture::install();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.db");
     let till = SyncEngine::open(config(&path, None)).unwrap();
@@ -611,7 +588,7 @@ fn the_cli_rotates_encrypts_and_copies_with_keys_from_the_environment_or_stdin()
 /// Trace, then checks that no log line and no error message holds a key.
 #[test]
 fn no_key_reaches_a_log_line_or_an_error_message() {
-    capture_logs();
+    log_capture::install();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.db");
     let db = path.to_str().unwrap().to_owned();
@@ -640,7 +617,7 @@ fn no_key_reaches_a_log_line_or_an_error_message() {
     errors.push(SyncEngine::open(config(&path, Some(KEY))).err().unwrap());
     drop(till);
 
-    let lines = LOG_LINES.lock().unwrap().clone();
+    let lines = log_capture::lines();
     assert!(
         lines.iter().any(|l| l.contains("key was rotated")),
         "the capture works: {lines:?}"

@@ -57,19 +57,7 @@ pub fn rekey(writer: &Connection, new_key: &str) -> Result<()> {
 /// discarded first: until the rename, the plain file is the database.
 pub fn encrypt_in_place(path: &Path, key: &str) -> Result<()> {
     check_key("key", key)?;
-    if !path.is_file() {
-        return Err(Error::NotFound(format!(
-            "no database at '{}'; nothing was changed",
-            path.display()
-        )));
-    }
-    // CREATE for the copy attached to it (attached files share the main one's flags).
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = open_existing(path)?;
     require_sqlcipher(&conn)?;
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
         r.get::<_, i64>(0)
@@ -92,16 +80,7 @@ pub fn encrypt_in_place(path: &Path, key: &str) -> Result<()> {
 /// operations that would break one that had (rotating the key from a support tool). Leaves
 /// the file in rollback-journal mode; the next open switches it back to WAL.
 pub fn check_not_in_use(path: &Path, key: Option<&str>) -> Result<()> {
-    if !path.is_file() {
-        return Err(Error::NotFound(format!(
-            "no database at '{}'; nothing was changed",
-            path.display()
-        )));
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = open_existing(path)?;
     crate::store::unlock(&conn, key)?;
     take_sole_access(&conn, path)
 }
@@ -151,6 +130,23 @@ pub fn export_copy(
     })?;
     log::info!("wrote a support copy of the device database");
     Ok(())
+}
+
+/// A read-write connection to the database file at `path`, which must exist. CREATE is for
+/// a copy attached to it later (attached files share the main one's flags).
+pub(crate) fn open_existing(path: &Path) -> Result<Connection> {
+    if !path.is_file() {
+        return Err(Error::NotFound(format!(
+            "no database at '{}'; nothing was changed",
+            path.display()
+        )));
+    }
+    Ok(Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?)
 }
 
 /// Makes sure this connection is the only one on the file, and keeps it so: leaving WAL

@@ -229,14 +229,7 @@ impl Store {
             return Err(Error::invalid("an in-memory database has no file to copy"));
         }
         let key = self.key.read().unwrap_or_else(|p| p.into_inner());
-        // Read-write and create: the copy is attached to it (attached files share the main
-        // one's flags). The main file exists: this store has it open.
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = encryption::open_existing(&self.path)?;
         unlock(&conn, key.as_deref())?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         encryption::export_copy(&conn, key.is_some(), dest, copy_key)
