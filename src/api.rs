@@ -133,8 +133,9 @@ engine_config! {
             health: Option<HealthThresholds>,
             /// Encrypts the database at rest (SQLCipher) under this key; the app keeps the key in
             /// the Android Keystore / iOS Keychain. Needs a build with the cargo feature
-            /// `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
-            /// from its creation on: an existing plain file cannot be opened with a key.
+            /// `encryption` (otherwise opening fails with `NotConfigured`). An existing plain file
+            /// cannot be opened with a key: encrypt it first with `encrypt_database`; change the
+            /// key with `rotate_encryption_key`.
             encryption_key: Option<String>,
         }
     }
@@ -455,6 +456,32 @@ impl SyncEngine {
         Ok(self.store.read(check::integrity_check)?)
     }
 
+    // ------------------------------------------------------------------ encryption at rest
+
+    /// Re-encrypts the database under `new_key` (SQLCipher `PRAGMA rekey`: every page is
+    /// rewritten, in one transaction). The engine keeps working; reads and writes wait while
+    /// it runs. Store the new key before calling and keep the old one until this returns: a
+    /// crash leaves the file wholly under one of the two. `NotConfigured` for a plain
+    /// database, `InvalidInput` for an empty key; nothing changes on an error.
+    pub fn rotate_encryption_key(&self, new_key: String) -> ApiResult<()> {
+        Ok(self.store.rotate_key(&new_key)?)
+    }
+
+    /// Writes a consistent snapshot of the database to `destination_path` (a new file) for
+    /// support: plain when `key` is `None`, else encrypted under `key`. It holds everything
+    /// the till holds — sales, customers (names, phones, e-mails), the catalog, the queue and
+    /// the audit trail — but no bearer token (the engine never stores one). `pos-sync --db
+    /// COPY` inspects it.
+    pub fn export_support_copy(
+        &self,
+        destination_path: String,
+        key: Option<String>,
+    ) -> ApiResult<()> {
+        Ok(self
+            .store
+            .export_copy(std::path::Path::new(&destination_path), key.as_deref())?)
+    }
+
     // ------------------------------------------------------------------ sync control
 
     /// The current sync status (what listeners receive).
@@ -596,6 +623,29 @@ pub fn entity_type_from_name(name: String) -> ApiResult<EntityType> {
         .map_err(|e: crate::model::UnknownEntityType| Error::invalid(e.to_string()))?)
 }
 
+/// Encrypts an existing plain database (one created without `EngineConfig.encryption_key`,
+/// e.g. by an app version before encryption) under `key`, in place; then open it with that
+/// key. Crash-safe: the encrypted copy is written beside the file, flushed and renamed over
+/// it, so a crash leaves the plain file or the encrypted one, each complete. Needs about the
+/// database's size in free space meanwhile. Refused while any engine (in any process) has
+/// the file open, for an encrypted or missing file, and for an empty key.
+#[uniffi::export]
+pub fn encrypt_database(database_path: String, key: String) -> ApiResult<()> {
+    if let Some(path) = engine_key(&database_path) {
+        let engines = open_engines().lock().unwrap_or_else(|p| p.into_inner());
+        if engines.get(&path).and_then(Weak::upgrade).is_some() {
+            return Err(Error::Database(format!(
+                "'{database_path}' is open in an engine of this process; close it first (nothing was changed)"
+            ))
+            .into());
+        }
+    }
+    Ok(crate::store::encryption::encrypt_in_place(
+        std::path::Path::new(&database_path),
+        &key,
+    )?)
+}
+
 /// The library version, for support screens.
 #[uniffi::export]
 pub fn pos_sync_version() -> String {
@@ -614,7 +664,7 @@ impl SyncEngine {
             .and_then(|k| engines.get(k))
             .and_then(Weak::upgrade)
         {
-            if existing.config != config {
+            if existing.current_config() != config {
                 return Err(Error::invalid(format!(
                     "an engine for '{}' is already open in this process with a different configuration; reuse it or close it first",
                     config.database_path
@@ -694,6 +744,14 @@ impl SyncEngine {
                 error: Some(e.to_string()),
                 ..SyncReport::empty(run_id, crate::sync::SyncOutcome::Cancelled)
             },
+        }
+    }
+
+    /// The configuration the engine runs with now: its key after any rotation.
+    fn current_config(&self) -> EngineConfig {
+        EngineConfig {
+            encryption_key: self.store.current_key(),
+            ..self.config.clone()
         }
     }
 

@@ -70,5 +70,5 @@ pub mod untrusted {
     }
 }
 
-pub use api::{EngineConfig, SyncEngine, TaskHandle};
+pub use api::{encrypt_database, EngineConfig, SyncEngine, TaskHandle};
 pub use error::{PosSyncError, Result};

@@ -5,6 +5,9 @@
 //! admin token, a customer's name, phone or e-mail, or anything of a sale's payload.
 //! Its own test binary: the logger is process-wide.
 
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
 use pos_sync::protocol::Resolution;
 use pos_sync::transport::TokenProvider;
 use pos_sync::{EngineConfig, SyncEngine};
@@ -12,24 +15,7 @@ use pos_sync_server::testing::spawn_with;
 use pos_sync_server::{Config, DeviceToken};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = format!("{} {} {}", record.level(), record.target(), record.args());
-        LINES.lock().unwrap().push(line);
-    }
-
-    fn flush(&self) {}
-}
+use std::sync::Arc;
 
 const TOKEN: &str = "tok-Sekr1t-7f3a9c";
 const STALE_TOKEN: &str = "tok-Expired-55e1b0";
@@ -54,8 +40,7 @@ impl TokenProvider for Rotating {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_and_no_customer_data_in_any_log_line() {
-    log::set_logger(&Capture).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    log_capture::install();
 
     let server = spawn_with(Config {
         devices: vec![DeviceToken::new(TOKEN, "till-1", "S1")],
@@ -139,7 +124,7 @@ async fn no_token_and_no_customer_data_in_any_log_line() {
     let offline = till.sync_now().await;
     assert!(offline.error.is_some());
 
-    let lines = LINES.lock().unwrap().clone();
+    let lines = log_capture::lines();
     let mut targets: Vec<&str> = lines.iter().filter_map(|l| l.split(' ').nth(1)).collect();
     targets.sort();
     targets.dedup();

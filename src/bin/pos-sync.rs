@@ -5,7 +5,9 @@
 use pos_sync::error::{Error, Result};
 use pos_sync::model::{EntityType, SyncState};
 use pos_sync::store::queue::{self, HealthThresholds};
-use pos_sync::store::{catalog, check, conflicts, history, quarantine, Durability, Store};
+use pos_sync::store::{
+    catalog, check, conflicts, encryption, history, quarantine, Durability, Store,
+};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -37,9 +39,20 @@ commands:
   import products FILE.json   load a JSON array of products into the catalog
   export-unsynced             print every change not yet synced as JSON lines (works on a
                               damaged database as far as it can be read)
+  encrypt                     encrypt a plain database in place under the new key (the app
+                              must be closed; the new key then opens it)
+  rotate-key                  re-encrypt an encrypted database under the new key (the app
+                              must be closed)
+  export-support-copy DEST    write a consistent copy of the database to the new file DEST,
+                              plain, or under POS_SYNC_SUPPORT_KEY when it is set; the copy
+                              holds customer data (names, phones, e-mails) and every sale,
+                              but no bearer token
 
-An encrypted database (EngineConfig.encryption_key) is opened with the key in the
-environment variable POS_SYNC_DB_KEY.
+Keys never go on the command line (other users of the machine can read it):
+  POS_SYNC_DB_KEY             the key of an encrypted database (EngineConfig.encryption_key)
+  POS_SYNC_NEW_DB_KEY         the new key for encrypt and rotate-key; when it is not set,
+                              the first line of standard input
+  POS_SYNC_SUPPORT_KEY        the key of a support copy (none: a plain copy)
 ";
 
 struct Args {
@@ -332,6 +345,49 @@ fn run(args: &Args) -> Result<ExitCode> {
             });
         }
         "export-unsynced" => export_unsynced(&args.db, key.as_deref())?,
+        "encrypt" => {
+            encryption::encrypt_in_place(std::path::Path::new(&args.db), &new_key()?)?;
+            print(args.json, &serde_json::json!({ "encrypted": true }), |_| {
+                out!("encrypted; open it with the new key from now on");
+            });
+        }
+        "rotate-key" => {
+            let Some(current) = key.as_deref() else {
+                return Err(Error::invalid(
+                    "rotate-key needs the current key in POS_SYNC_DB_KEY",
+                ));
+            };
+            let new_key = new_key()?;
+            // The app would be left holding the old key: refuse while anything has it open.
+            encryption::check_not_in_use(std::path::Path::new(&args.db), Some(current))?;
+            let store = Store::open_with_key(&args.db, Durability::Full, Some(current))?;
+            store.rotate_key(&new_key)?;
+            print(args.json, &serde_json::json!({ "rotated": true }), |_| {
+                out!("the key was rotated; open it with the new key from now on");
+            });
+        }
+        "export-support-copy" => {
+            let Some(dest) = rest.first() else {
+                return Err(Error::invalid("usage: export-support-copy DEST"));
+            };
+            let copy_key = std::env::var("POS_SYNC_SUPPORT_KEY").ok();
+            let store = Store::open_read_only_with_key(&args.db, key.as_deref())?;
+            store.export_copy(std::path::Path::new(dest), copy_key.as_deref())?;
+            let under = if copy_key.is_some() {
+                "encrypted under POS_SYNC_SUPPORT_KEY"
+            } else {
+                "plain"
+            };
+            print(
+                args.json,
+                &serde_json::json!({ "copy": dest, "encrypted": copy_key.is_some() }),
+                |_| {
+                    out!(
+                        "wrote a {under} copy to {dest}; it holds customer data, handle it as such"
+                    )
+                },
+            );
+        }
         other => {
             return Err(Error::invalid(format!(
                 "unknown command '{other}'; run pos-sync --help"
@@ -339,6 +395,19 @@ fn run(args: &Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The new key of `encrypt` and `rotate-key`: `POS_SYNC_NEW_DB_KEY`, else the first line of
+/// standard input (so a script can pipe it from a secret store).
+fn new_key() -> Result<String> {
+    if let Ok(key) = std::env::var("POS_SYNC_NEW_DB_KEY") {
+        return Ok(key);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::invalid(format!("cannot read the new key from standard input: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Prints every unsynced change as one JSON object per line. A damaged page must cost only

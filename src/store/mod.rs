@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod check;
 pub mod conflicts;
 pub mod customers;
+pub mod encryption;
 pub mod history;
 pub mod migrations;
 pub mod pos;
@@ -15,9 +16,9 @@ pub mod search_index;
 pub mod state;
 
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// The most rows one search or list call returns, whatever `limit` the app asks for (the
@@ -47,8 +48,10 @@ pub struct Store {
     /// Reads go through the writer: an in-memory database is private to its connection,
     /// and a read-only inspection needs no pool.
     single_connection: bool,
-    /// The SQLCipher key, applied first thing on every connection (readers included).
-    key: Option<String>,
+    /// The SQLCipher key, applied first thing on every connection (readers included). Reads
+    /// hold it shared for their whole duration, so a key rotation (which holds it exclusively)
+    /// never runs while a reader still uses the old key.
+    key: RwLock<Option<String>>,
 }
 
 impl Store {
@@ -117,7 +120,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             // OPFS (sahpool) gives one connection per file: a browser reads through the writer.
             single_connection: in_memory || cfg!(target_arch = "wasm32"),
-            key: key.map(str::to_owned),
+            key: RwLock::new(key.map(str::to_owned)),
         })
     }
 
@@ -145,7 +148,7 @@ impl Store {
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             single_connection: true,
-            key: key.map(str::to_owned),
+            key: RwLock::new(key.map(str::to_owned)),
         })
     }
 
@@ -168,6 +171,7 @@ impl Store {
     /// Runs `f` on a reader connection (a consistent snapshot for the duration of `f`
     /// when `f` opens a transaction; single statements are always consistent).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let key = self.key.read().unwrap_or_else(|p| p.into_inner());
         if self.single_connection {
             let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
             return f(&conn);
@@ -175,9 +179,10 @@ impl Store {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => self.open_reader()?,
+            None => self.open_reader(key.as_deref())?,
         };
         let result = f(&conn);
+        // Back in the pool before the key is released: a rotation empties the pool.
         let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if readers.len() < MAX_READERS {
             readers.push(conn);
@@ -185,15 +190,59 @@ impl Store {
         result
     }
 
-    fn open_reader(&self) -> Result<Connection> {
+    fn open_reader(&self, key: Option<&str>) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        unlock(&conn, self.key.as_deref())?;
+        unlock(&conn, key)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(conn)
+    }
+
+    /// Re-encrypts the database under `new_key` (see `encryption::rekey`). Waits for running
+    /// reads and writes, then closes the pooled readers (they hold the old key); the next
+    /// read opens a new one under the new key. `NotConfigured` for a plain database.
+    pub fn rotate_key(&self, new_key: &str) -> Result<()> {
+        encryption::check_key("new_key", new_key)?;
+        let mut key = self.key.write().unwrap_or_else(|p| p.into_inner());
+        match key.as_deref() {
+            None => {
+                return Err(Error::NotConfigured(
+                    "the database is not encrypted, so it has no key to rotate; encrypt it first (encrypt_database)".into(),
+                ))
+            }
+            Some(current) if current == new_key => return Ok(()),
+            Some(_) => {}
+        }
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        encryption::rekey(&writer, new_key)?;
+        *key = Some(new_key.to_owned());
+        log::info!("the database encryption key was rotated");
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the database to `dest` (plain, or under `copy_key`) for
+    /// support, from a connection of its own so the till keeps working meanwhile.
+    pub fn export_copy(&self, dest: &Path, copy_key: Option<&str>) -> Result<()> {
+        if self.path.as_os_str() == ":memory:" {
+            return Err(Error::invalid("an in-memory database has no file to copy"));
+        }
+        let key = self.key.read().unwrap_or_else(|p| p.into_inner());
+        let conn = encryption::open_existing(&self.path)?;
+        unlock(&conn, key.as_deref())?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        encryption::export_copy(&conn, key.is_some(), dest, copy_key)
+    }
+
+    /// The key the database is encrypted under now (after any rotation).
+    pub fn current_key(&self) -> Option<String> {
+        self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// A handle that interrupts whatever statement the writer is running (used by `cancel`).
@@ -213,17 +262,8 @@ pub fn unlock(conn: &Connection, key: Option<&str>) -> Result<()> {
     let Some(key) = key else {
         return Ok(());
     };
-    if key.is_empty() {
-        return Err(Error::invalid("the database encryption key is empty"));
-    }
-    let cipher: Option<String> = conn
-        .query_row("PRAGMA cipher_version", [], |r| r.get(0))
-        .optional()?;
-    if cipher.is_none() {
-        return Err(Error::NotConfigured(
-            "an encryption key is set, but this build of pos-sync has no SQLCipher (cargo feature `encryption`); the database was not opened".into(),
-        ));
-    }
+    encryption::check_key("encryption_key", key)?;
+    encryption::require_sqlcipher(conn)?;
     conn.pragma_update(None, "key", key)?;
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
         .map_err(|e| match e.sqlite_error_code() {

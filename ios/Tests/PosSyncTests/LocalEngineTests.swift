@@ -267,6 +267,25 @@ final class LocalEngineTests: XCTestCase {
         XCTAssertEqual(check.problems, [])
     }
 
+    func testSupportCopyAndEncryptionCallsWithoutSQLCipher() throws {
+        _ = try engine.recordSale(saleJson: Docs.sale("s1"))
+        let copy = scratch.path("support-copy.db")
+        try engine.exportSupportCopy(destinationPath: copy, key: nil)
+        let header = try Data(contentsOf: URL(fileURLWithPath: copy)).prefix(15)
+        XCTAssertEqual(String(decoding: header, as: UTF8.self), "SQLite format 3")
+        XCTAssertThrowsError(try engine.exportSupportCopy(destinationPath: copy, key: nil)) { error in
+            guard case PosSyncError.InvalidInput = error else { return XCTFail("\(error)") }
+        }
+        // This build has no SQLCipher: encryption is refused, never faked.
+        XCTAssertThrowsError(try engine.rotateEncryptionKey(newKey: "new-key")) { error in
+            guard case PosSyncError.NotConfigured = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try encryptDatabase(databasePath: copy, key: "new-key")) { error in
+            guard case PosSyncError.NotConfigured = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try engine.queueStats().pending, 1)
+    }
+
     func testWithoutAServerSyncIsNotConfigured() async throws {
         let report = await engine.syncNow()
         XCTAssertEqual(report.outcome, .notConfigured)

@@ -106,6 +106,15 @@ class PosSync(
 
     suspend fun integrityCheck(): IntegrityReport = onIo { integrityCheck() }
 
+    // ------------------------------------------------------------------ encryption at rest
+
+    /** Re-encrypts the database under [newKey]; keep the old key until this returns. */
+    suspend fun rotateEncryptionKey(newKey: String): Unit = onIo { rotateEncryptionKey(newKey) }
+
+    /** Writes a consistent copy (customer data included, no token) to a new file. */
+    suspend fun exportSupportCopy(destinationPath: String, key: String? = null): Unit =
+        onIo { exportSupportCopy(destinationPath, key) }
+
     // ------------------------------------------------------------------ sync
 
     suspend fun status(): SyncStatus = onIo { status() }

@@ -171,6 +171,20 @@ class OfflineTillTest {
     }
 
     @Test
+    fun `a support copy is written, and encryption calls are typed errors without SQLCipher`() = blocking {
+        pos.recordSale(saleJson("s1"))
+        val copy = dir.resolve("support-copy.db").toString()
+        pos.exportSupportCopy(copy)
+        val header = java.io.File(copy).readBytes().copyOfRange(0, 15).decodeToString()
+        assertEquals("SQLite format 3", header)
+        assertFailsWith<PosSyncException.InvalidInput> { pos.exportSupportCopy(copy) }
+            .also { assertContains(it.message!!, "already exists") }
+        assertFailsWith<PosSyncException.NotConfigured> { pos.rotateEncryptionKey("new-key") }
+        assertFailsWith<PosSyncException.NotConfigured> { encryptDatabase(copy, "new-key") }
+        assertEquals(1, pos.queueStats().pending)
+    }
+
+    @Test
     fun `without a server URL, sync says so and background work gives up`() = blocking {
         pos.recordSale(saleJson("s1"))
         val report = pos.syncNow()
