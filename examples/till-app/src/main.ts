@@ -46,14 +46,17 @@ function showScreen(name: ScreenName): void {
 
 function renderStatus(): void {
   const status = till.status;
-  online.textContent = status ? (status.online ? 'Online' : 'Offline') : 'Not connected';
-  online.dataset.state = status?.online ? 'online' : 'offline';
+  // `online` is the network; the phase says whether the server answers.
+  const failing = status?.phase === 'error' || status?.phase === 'backed_off';
+  const syncing = status?.phase === 'uploading' || status?.phase === 'downloading';
+  online.textContent = !status ? 'Not connected' : !status.online ? 'Offline' : failing ? 'Online · sync failing' : syncing ? 'Online · syncing' : 'Online';
+  online.dataset.state = !status?.online ? 'offline' : failing ? 'failing' : 'online';
   const queue = status?.queue;
   const waiting = queue ? queue.pending + queue.syncing + queue.failed : 0;
   health.textContent = queue ? `Queue ${queue.health}${waiting ? ` · ${waiting} waiting` : ''}${queue.conflict ? ` · ${queue.conflict} conflict` : ''}` : 'Queue —';
   health.dataset.state = queue?.health ?? 'unknown';
   health.title = queue?.healthReason || (status?.lastError ?? '');
-  const issue = till.openError ?? till.tokenProblem ?? (status?.phase === 'error' || status?.phase === 'backed_off' ? `Sync: ${status.lastError ?? status.phase}` : null);
+  const issue = till.openError ?? till.tokenProblem ?? (failing ? `Sync: ${status?.lastError ?? status?.phase}` : null);
   problem.textContent = issue ?? '';
   problem.hidden = !issue;
 }

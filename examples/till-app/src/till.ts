@@ -44,6 +44,7 @@ export class Till {
 
   private token: string | null = null;
   private opened = false;
+  private connectedAtMs = 0;
   private manualSyncs = 0;
   private readonly watchers = new Set<() => void>();
 
@@ -52,6 +53,14 @@ export class Till {
     await PosSync.addListener('syncStatus', (status) => this.onStatus(status));
     await PosSync.addListener('conflict', () => void this.refreshConflicts());
     await PosSync.addListener('tokenRequested', (request) => void this.onTokenRequested(request));
+    // Connectivity as the page sees it (in a native shell, @capacitor/network's events would
+    // go here). The plugin's web worker also reports its own; either way the engine syncs
+    // when the network comes back, and its syncStatus event updates the indicator.
+    for (const name of ['online', 'offline']) window.addEventListener(name, () => void this.reportNetwork());
+  }
+
+  private async reportNetwork(): Promise<void> {
+    if (this.opened) await PosSync.setNetworkAvailable({ available: navigator.onLine });
   }
 
   /** `watcher` runs after every change of the till's state. */
@@ -62,6 +71,7 @@ export class Till {
   /** (Re)opens the engine with these settings; the token stays in memory only. */
   async connect(settings: TillSettings, token: string | null): Promise<void> {
     this.token = token;
+    this.connectedAtMs = Date.now();
     if (this.opened) {
       await PosSync.close();
       this.opened = false;
@@ -79,6 +89,7 @@ export class Till {
       this.openError = null;
       this.tokenProblem = token ? null : 'No device token: sales are kept on this till until one is entered in Settings.';
       if (token) await PosSync.setToken({ token });
+      await this.reportNetwork();
       // Ask the browser not to evict the till's database under storage pressure.
       void navigator.storage?.persist?.();
       await PosSync.startAutoSync({ intervalMs: AUTO_SYNC_INTERVAL_MS });
@@ -122,10 +133,11 @@ export class Till {
   private onStatus(status: SyncStatus): void {
     const previous = this.status?.lastSyncAtMs ?? null;
     this.status = status;
-    // An auto sync finished (a manual one records its own report).
-    if (status.lastSyncAtMs !== null && status.lastSyncAtMs !== previous && this.manualSyncs === 0 && previous !== null) {
+    // An auto sync of this session finished (a manual one records its own report).
+    const finished = status.lastSyncAtMs;
+    if (finished !== null && finished !== previous && finished >= this.connectedAtMs && this.manualSyncs === 0) {
       this.addRun({
-        atMs: status.lastSyncAtMs,
+        atMs: finished,
         trigger: 'auto',
         outcome: status.lastError ? status.phase : 'completed',
         uploaded: null,

@@ -101,11 +101,13 @@ async function sell(page, { barcodes = [], searched = [] }) {
   return (await text(page, '.receipt')).replace('Receipt ', '');
 }
 
+/** Presses Sync now and answers the outcome of that run (auto runs may finish meanwhile). */
 async function syncNow(page, what) {
-  const runs = await page.$$eval('.sync tbody tr[data-outcome]', (rows) => rows.length);
+  const manual = '.sync tbody tr[data-trigger=manual]';
+  const runs = await page.$$eval(manual, (rows) => rows.length);
   await press(page, 'Sync now');
-  await waitIn(page, what, (n) => document.querySelectorAll('.sync tbody tr[data-outcome]').length > n, runs);
-  return page.$eval('.sync tbody tr[data-outcome]', (row) => row.dataset.outcome);
+  await waitIn(page, what, ([s, n]) => document.querySelectorAll(s).length > n, [manual, runs]);
+  return page.$eval(manual, (row) => row.dataset.outcome);
 }
 
 export async function e2e({ docs = false } = {}) {
@@ -141,8 +143,12 @@ export async function e2e({ docs = false } = {}) {
     await screen(page, '3', 'sync');
     assert.equal(await syncNow(page, 'the first sync run'), 'completed');
 
-    step('stop the server; sell three sales: each gets its receipt number at once');
+    step('stop the server and take the network away: the indicator follows the events');
     await server.stop();
+    await page.setOfflineMode(true);
+    await waitText(page, '[data-indicator=online]', /^Offline$/, 'the indicator to say Offline');
+
+    step('sell three sales offline: each gets its receipt number at once');
     await screen(page, '1', 'sell');
     await typeInto(page, 'Barcode', '0000000000000');
     await page.keyboard.press('Enter');
@@ -165,6 +171,15 @@ export async function e2e({ docs = false } = {}) {
       ['pending', 'syncing', 'failed'].reduce((n, s) => n + Number(document.querySelector(`[data-stat="${s}"]`).textContent), 0) === 3);
     assert.equal(await stat(page, 'synced'), 0);
     assert.match(await text(page, '[data-indicator=health]'), /3 waiting/);
+
+    step('network back, server still down: a sync fails in words and keeps the three');
+    await page.setOfflineMode(false);
+    await waitText(page, '[data-indicator=online]', /^Online/, 'the indicator to say Online');
+    const failed = await syncNow(page, 'the sync against the stopped server');
+    assert.notEqual(failed, 'completed');
+    await waitText(page, '.banner', /^Sync: .+/, 'the sync failure in the banner');
+    await waitText(page, '[data-indicator=online]', /sync failing/, 'the indicator to say the sync is failing');
+    assert.equal(await stat(page, 'pending') + await stat(page, 'failed'), 3, 'the three sales are still queued');
     await shot(page, 'sync-offline', false);
 
     step('start the server, sync: the queue drains');

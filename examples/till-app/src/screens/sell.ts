@@ -70,7 +70,7 @@ export function sellScreen(): { element: HTMLElement; show(): void } {
     fill(grid, ...priced.map(({ product, price }) =>
       h('button', { type: 'button', role: 'listitem', class: 'tile', 'data-product': product.id, onclick: () => void alert.guard(() => add(product)) },
         h('strong', {}, product.name), h('span', {}, money(price.amount, price.currency)))));
-    if (query && found.length === 0) fill(grid, h('p', { class: 'hint' }, `No product matches “${query}”.`));
+    if (found.length === 0) fill(grid, h('p', { class: 'hint' }, query ? `No product matches “${query}”.` : 'Scan a barcode, or type a product name.'));
   }
 
   async function scan(): Promise<void> {
@@ -118,6 +118,7 @@ export function sellScreen(): { element: HTMLElement; show(): void } {
   });
 
   renderCart();
+  void showResults();
   const element = h('section', { class: 'screen sell', 'aria-labelledby': 'sell-title' },
     h('h2', { id: 'sell-title' }, 'Sell'),
     h('div', { class: 'columns' },

@@ -87,18 +87,15 @@ export function syncScreen(till: Till): { element: HTMLElement; show(): void } {
   let shownConflicts = '';
   function render(): void {
     const queue = till.status?.queue;
-    fill(stats, ...COUNTS.flatMap((name) => [
-      h('dt', {}, name),
-      h('dd', { 'data-stat': name }, queue ? String(queue[name]) : '—'),
-    ]),
-    h('dt', {}, 'oldest unsynced'),
-    h('dd', { 'data-stat': 'oldest' }, queue?.oldestUnsyncedAgeMs != null ? `${Math.round(queue.oldestUnsyncedAgeMs / 1000)} s` : '—'),
-    h('dt', {}, 'last sync'),
-    h('dd', { 'data-stat': 'last-sync' }, time(till.status?.lastSyncAtMs ?? null)),
-    h('dt', {}, 'next sync'),
-    h('dd', { 'data-stat': 'next-sync' }, time(till.status?.nextSyncAtMs ?? null)));
+    const tile = (name: string, label: string, value: string) =>
+      h('div', { class: 'stat' }, h('dt', {}, label), h('dd', { 'data-stat': name }, value));
+    fill(stats,
+      ...COUNTS.map((name) => tile(name, name, queue ? String(queue[name]) : '—')),
+      tile('oldest', 'oldest unsynced', queue?.oldestUnsyncedAgeMs != null ? `${Math.round(queue.oldestUnsyncedAgeMs / 1000)} s` : '—'),
+      tile('last-sync', 'last sync', time(till.status?.lastSyncAtMs ?? null)),
+      tile('next-sync', 'next sync', time(till.status?.nextSyncAtMs ?? null)));
     fill(runs, ...till.runs.map((run) =>
-      h('tr', { 'data-outcome': run.outcome },
+      h('tr', { 'data-outcome': run.outcome, 'data-trigger': run.trigger },
         h('td', {}, time(run.atMs)), h('td', {}, run.trigger), h('td', {}, run.outcome),
         h('td', { class: 'num' }, String(run.uploaded ?? '—')), h('td', { class: 'num' }, String(run.downloaded ?? '—')),
         h('td', {}, run.error ?? ''))));
@@ -118,12 +115,11 @@ export function syncScreen(till: Till): { element: HTMLElement; show(): void } {
     h('h2', { id: 'sync-title' }, 'Sync'),
     h('div', { class: 'row' }, syncButton, retryButton),
     outcome.element, alert.element,
-    h('div', { class: 'columns' },
-      h('div', {}, h('h3', {}, 'Queue'), stats),
-      h('div', {}, h('h3', {}, 'Last sync runs'),
-        h('table', { 'aria-label': 'Last sync runs' },
-          h('thead', {}, h('tr', {}, ...['time', 'trigger', 'outcome', 'sent', 'received', 'error'].map((t) => h('th', {}, t)))),
-          runs))),
-    h('h3', {}, 'Conflicts'), conflicts);
+    h('h3', {}, 'Queue'), stats,
+    h('h3', {}, 'Conflicts'), conflicts,
+    h('h3', {}, 'Last sync runs (this session)'),
+    h('table', { 'aria-label': 'Last sync runs' },
+      h('thead', {}, h('tr', {}, ...['time', 'trigger', 'outcome', 'sent', 'received', 'error'].map((t) => h('th', { class: t === 'sent' || t === 'received' ? 'num' : undefined }, t)))),
+      runs));
   return { element, show: () => syncButton.focus() };
 }
