@@ -14,7 +14,7 @@ else
 endif
 
 ## test: every check and test in the repository (what CI runs)
-test: lint test-rust bench-quick test-kotlin test-swift test-plugin test-web fuzz-smoke test-laravel
+test: lint test-rust bench-quick test-kotlin test-swift test-plugin test-web test-till-app fuzz-smoke test-laravel
 
 ## lint: rustfmt and clippy with warnings denied
 lint:
@@ -44,6 +44,19 @@ test-plugin:
 ## the reference server; builds the .wasm first (scripts/build-web.sh; docs/web.md)
 test-web:
 	scripts/test-web.sh
+
+.PHONY: test-till-app demo-web
+
+## test-till-app: the example till (examples/till-app) end to end in headless Chromium against the
+## reference server: offline sales, sync, a customer conflict resolved in its UI; screenshots in
+## target/screenshots/ (reuses the plugin's .wasm when test-web built it)
+test-till-app:
+	scripts/till-app.sh test
+
+## demo-web: the reference server with a demo catalog and customers, and the till app in front
+## of it; prints the URL to open (Ctrl-C stops both)
+demo-web:
+	scripts/till-app.sh demo
 
 ## bench-web: the browser benchmark (engine beside raw rusqlite on the same OPFS) in Chromium
 bench-web:
