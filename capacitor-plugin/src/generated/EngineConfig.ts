@@ -67,7 +67,8 @@ health?: HealthThresholds | null,
 /**
  * Encrypts the database at rest (SQLCipher) under this key; the app keeps the key in
  * the Android Keystore / iOS Keychain. Needs a build with the cargo feature
- * `encryption` (otherwise opening fails with `NotConfigured`). A database is encrypted
- * from its creation on: an existing plain file cannot be opened with a key.
+ * `encryption` (otherwise opening fails with `NotConfigured`). An existing plain file
+ * cannot be opened with a key: encrypt it first with `encrypt_database`; change the
+ * key with `rotate_encryption_key`.
  */
 encryptionKey?: string | null, }
